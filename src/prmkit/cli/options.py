@@ -1,0 +1,142 @@
+"""Typer commands generated from config dataclasses, so every knob has one definition.
+
+``@config_command(app, "name", ConfigClass)`` turns each dataclass field (nested ones as
+``--parent.child``) into an option with the field's help text, adds ``--config FILE.yaml``, resolves
+defaults < YAML < flags, and calls the decorated function with the config object. Prmkit errors are
+printed as one line on stderr with exit code 2, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import inspect
+import sys
+import typing
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Annotated, Any, Literal, Optional, TypeVar, Union
+
+import typer
+
+from prmkit.config import _field_types, _is_dataclass_type, load_config
+from prmkit.errors import PrmkitError
+
+C = TypeVar("C")
+
+_SIMPLE = (int, float, str, bool, Path)
+
+
+def _cli_type(tp: Any) -> Any | None:
+    """The type typer should parse for a field, or None when the field is YAML-only."""
+    origin = typing.get_origin(tp)
+    if origin is Union:
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return _cli_type(args[0]) if len(args) == 1 else None
+    if origin is Literal:
+        return str
+    if origin is list and typing.get_args(tp) and typing.get_args(tp)[0] in _SIMPLE:
+        return list[typing.get_args(tp)[0]]
+    return tp if tp in _SIMPLE else None
+
+
+def _help(f: dataclasses.Field) -> str:
+    text = f.metadata.get("help", "")
+    tp = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "")
+    if "Literal" in str(tp):
+        text += f" [{tp}]"
+    return text
+
+
+def _flat_fields(cls: type, prefix: str = "") -> Iterator[tuple[str, dataclasses.Field, Any]]:
+    types = _field_types(cls)
+    for f in dataclasses.fields(cls):
+        if not f.init:
+            continue
+        tp = types[f.name]
+        if _is_dataclass_type(tp):
+            yield from _flat_fields(tp, f"{prefix}{f.name}.")
+        else:
+            yield f"{prefix}{f.name}", f, tp
+
+
+def report_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn PrmkitError (and missing files) into one line on stderr and exit code 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except PrmkitError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
+            typer.echo(f"error: {exc.filename}: {exc.strerror}", err=True)
+            raise typer.Exit(2) from None
+
+    return wrapper
+
+
+def config_command(
+    app: typer.Typer,
+    name: str,
+    config_cls: type[C],
+    help: str,
+    extra: list[inspect.Parameter] | None = None,
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Register ``fn(cfg, **extra)`` as command ``name`` with one option per config field.
+
+    ``extra`` holds additional typer parameters (e.g. positional file arguments) passed through to
+    ``fn`` by keyword.
+    """
+
+    def decorator(fn: Callable[..., None]) -> Callable[..., None]:
+        params = list(extra or [])
+        flat = {}
+        for dotted, f, tp in _flat_fields(config_cls):
+            cli_tp = _cli_type(tp)
+            if cli_tp is None:
+                continue
+            ident = dotted.replace(".", "__")
+            flat[ident] = dotted
+            flag = "--" + dotted.replace("_", "-")
+            decls = [f"{flag}/--no-{dotted.replace('_', '-')}"] if cli_tp is bool else [flag]
+            annotation = Annotated[Optional[cli_tp], typer.Option(*decls, help=_help(f), show_default=False)]
+            params.append(inspect.Parameter(ident, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=annotation))
+        params.append(
+            inspect.Parameter(
+                "config",
+                inspect.Parameter.KEYWORD_ONLY,
+                default=None,
+                annotation=Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML config (flags override it)")],
+            )
+        )
+        extra_names = {p.name for p in extra or []}
+
+        @report_errors
+        def command(**kwargs: Any) -> None:
+            overrides = {flat[k]: v for k, v in kwargs.items() if k in flat and v is not None}
+            cfg = load_config(config_cls, kwargs.get("config"), overrides)
+            fn(cfg, **{k: kwargs[k] for k in extra_names})
+
+        command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+        command.__doc__ = help
+        app.command(name, help=help)(command)
+        return fn
+
+    return decorator
+
+
+def argument(name: str, tp: Any, help: str, default: Any = inspect.Parameter.empty) -> inspect.Parameter:
+    """A positional argument for ``config_command(extra=[...])``."""
+    return inspect.Parameter(
+        name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=Annotated[tp, typer.Argument(help=help)]
+    )
+
+
+def new_app(help: str) -> typer.Typer:
+    return typer.Typer(help=help, no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+
+
+def eprint(msg: str) -> None:
+    print(msg, file=sys.stderr)

@@ -1,0 +1,121 @@
+"""The step-encoding contract: one function turns (question, steps) into token ids plus the position
+where each step ends. PRM training, scoring and evaluation all call it, so a score is always read at
+exactly the token the model was trained on.
+
+Every piece is tokenized on its own and the separator's token ids are appended after the question and
+after each step (never a joined string re-tokenized, where the separator can merge with its
+neighbours). The score of step i is read at ``step_ends[i]``, the separator's last token.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+import torch
+
+
+class Tokenizer(Protocol):
+    bos_token_id: int | None
+    pad_token_id: int | None
+    eos_token_id: int | None
+
+    def encode(self, text: str, add_special_tokens: bool = ...) -> list[int]: ...
+
+
+@dataclass(frozen=True)
+class StepFormat:
+    """How a (question, steps) pair becomes tokens. Saved beside every PRM as part of its contract."""
+
+    separator: str = field(default="\n\n", metadata={"help": "text appended after each step; scores are read at its last token"})
+    prompt_template: str = field(default="{question}", metadata={"help": "how the question is rendered before the steps"})
+    question_separator: str | None = field(default=None, metadata={"help": "separator after the question (default: the step separator)"})
+    add_bos: bool = field(default=True, metadata={"help": "prepend the tokenizer's BOS token when it has one"})
+    max_length: int | None = field(default=None, metadata={"help": "drop trailing steps (then the question's start) beyond this many tokens"})
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StepFormat:
+        return cls(**data)
+
+
+@dataclass
+class EncodedSteps:
+    input_ids: list[int]
+    step_ends: list[int]  # index into input_ids of the last token of each kept step's separator
+    num_steps: int  # steps that fit (may be fewer than given when max_length truncates)
+
+    def __len__(self) -> int:
+        return len(self.input_ids)
+
+
+def _ids(tokenizer: Tokenizer, text: str) -> list[int]:
+    return list(tokenizer.encode(text, add_special_tokens=False)) if text else []
+
+
+def encode_steps(tokenizer: Tokenizer, question: str, steps: list[str], fmt: StepFormat = StepFormat()) -> EncodedSteps:
+    """Encode a question and its steps; see the module docstring for the contract."""
+    sep_ids = _ids(tokenizer, fmt.separator)
+    if not sep_ids:
+        raise ValueError(f"separator {fmt.separator!r} encodes to no tokens")
+    q_sep = fmt.separator if fmt.question_separator is None else fmt.question_separator
+    head = [tokenizer.bos_token_id] if fmt.add_bos and tokenizer.bos_token_id is not None else []
+    question_ids = _ids(tokenizer, fmt.prompt_template.format(question=question)) + _ids(tokenizer, q_sep)
+    step_ids = [_ids(tokenizer, step) + sep_ids for step in steps]
+
+    if fmt.max_length is not None:
+        budget = fmt.max_length - len(head)
+        if budget <= 0:
+            raise ValueError(f"max_length {fmt.max_length} leaves no room for any token")
+        if len(question_ids) > budget:
+            question_ids = question_ids[len(question_ids) - budget :]
+        room = budget - len(question_ids)
+        kept = []
+        for ids in step_ids:
+            if len(ids) > room:
+                break
+            kept.append(ids)
+            room -= len(ids)
+        step_ids = kept
+
+    input_ids = head + question_ids
+    step_ends = []
+    for ids in step_ids:
+        input_ids.extend(ids)
+        step_ends.append(len(input_ids) - 1)
+    return EncodedSteps(input_ids=input_ids, step_ends=step_ends, num_steps=len(step_ids))
+
+
+@dataclass
+class StepBatch:
+    input_ids: torch.Tensor  # (batch, length), right-padded
+    attention_mask: torch.Tensor  # (batch, length)
+    step_index: torch.Tensor  # (batch, max_steps) positions of step ends, -1 where a row has fewer steps
+    labels: torch.Tensor | None = None  # (batch, length) targets at step ends, ignore_index elsewhere
+
+
+def collate(
+    encoded: list[EncodedSteps],
+    pad_token_id: int,
+    step_labels: list[list[float]] | None = None,
+    ignore_index: int = -100,
+) -> StepBatch:
+    """Right-pad a batch; optionally place each step's label at its step-end token (float targets)."""
+    length = max(len(e) for e in encoded)
+    max_steps = max((e.num_steps for e in encoded), default=0)
+    input_ids = torch.full((len(encoded), length), pad_token_id, dtype=torch.long)
+    mask = torch.zeros((len(encoded), length), dtype=torch.long)
+    step_index = torch.full((len(encoded), max(max_steps, 1)), -1, dtype=torch.long)
+    labels = None if step_labels is None else torch.full((len(encoded), length), float(ignore_index))
+    for row, enc in enumerate(encoded):
+        input_ids[row, : len(enc)] = torch.tensor(enc.input_ids)
+        mask[row, : len(enc)] = 1
+        if enc.step_ends:
+            step_index[row, : enc.num_steps] = torch.tensor(enc.step_ends)
+        if labels is not None:
+            assert step_labels is not None
+            for pos, value in zip(enc.step_ends, step_labels[row][: enc.num_steps]):
+                labels[row, pos] = float(value)
+    return StepBatch(input_ids=input_ids, attention_mask=mask, step_index=step_index, labels=labels)

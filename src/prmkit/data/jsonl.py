@@ -1,0 +1,146 @@
+"""JSONL reading with precise errors, atomic writes, and crash-safe append-only logs."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from prmkit.errors import DataError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def decode_line(raw: bytes, path: str | Path, lineno: int) -> Any:
+    """Decode one JSONL line (UTF-8, one JSON value) or raise a DataError naming file and line."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"not UTF-8 (byte {exc.start}); re-save the file as UTF-8", path=path, line=lineno)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DataError(f"malformed JSON: {exc.msg} at column {exc.colno}", path=path, line=lineno)
+
+
+def iter_jsonl(path: str | Path) -> Iterator[tuple[int, Any]]:
+    """Yield (1-based line number, parsed value) for every non-blank line."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError("file not found", path=path)
+    with path.open("rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            if raw.strip():
+                yield lineno, decode_line(raw.rstrip(b"\r\n"), path, lineno)
+
+
+def validation_errors(
+    model: type[M], obj: Any, path: str | Path, line: int
+) -> tuple[M | None, list[DataError]]:
+    """Validate ``obj`` as ``model``; return the record or every field error as DataErrors."""
+    if not isinstance(obj, dict):
+        return None, [DataError(f"expected a JSON object, got {type(obj).__name__}", path=path, line=line)]
+    try:
+        return model.model_validate(obj), []
+    except ValidationError as exc:
+        errors = []
+        for err in exc.errors():
+            field = ".".join(str(p) for p in err["loc"]) or None
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "missing":
+                msg = "missing"
+            elif err["type"] == "extra_forbidden":
+                msg = "unknown field (typo?)"
+            errors.append(DataError(msg, path=path, line=line, field=field))
+        return None, errors
+
+
+def parse_record(model: type[M], obj: Any, path: str | Path, line: int) -> M:
+    """Validate one object, raising the first field error."""
+    record, errors = validation_errors(model, obj, path, line)
+    if errors:
+        raise errors[0]
+    assert record is not None
+    return record
+
+
+def read_records(path: str | Path, model: type[M]) -> list[M]:
+    """Read a JSONL file of ``model`` records, raising on the first bad line."""
+    return [parse_record(model, obj, path, line) for line, obj in iter_jsonl(path)]
+
+
+def dumps(record: BaseModel | dict[str, Any]) -> str:
+    obj = record.model_dump(mode="json") if isinstance(record, BaseModel) else record
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+def write_jsonl(path: str | Path, records: Iterable[BaseModel | dict[str, Any]]) -> int:
+    """Write all records atomically (temp file + rename); return how many were written."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    count = 0
+    with tmp.open("w", encoding="utf-8") as fh:
+        for rec in records:
+            fh.write(dumps(rec) + "\n")
+            count += 1
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    return count
+
+
+class AppendLog:
+    """An append-only JSONL file keyed by one field, safe against kill -9.
+
+    On open, a torn last line (a crash mid-write) is cut off, and the keys already present are read,
+    so a resumed job skips finished work: no duplicates, no gaps. Each ``append`` is flushed and
+    fsynced before it returns.
+    """
+
+    def __init__(self, path: str | Path, key: Callable[[dict[str, Any]], str] | str = "id") -> None:
+        self.path = Path(path)
+        self._key = (lambda obj: str(obj[key])) if isinstance(key, str) else key
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._repair()
+        self.done: dict[str, dict[str, Any]] = {}
+        for _, obj in iter_jsonl(self.path):
+            self.done[self._key(obj)] = obj
+        self._fh = self.path.open("ab")
+
+    def _repair(self) -> None:
+        if not self.path.exists():
+            self.path.touch()
+            return
+        data = self.path.read_bytes()
+        end = data.rfind(b"\n") + 1
+        if end < len(data):
+            with self.path.open("r+b") as fh:
+                fh.truncate(end)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.done
+
+    def append(self, record: BaseModel | dict[str, Any]) -> None:
+        line = dumps(record)
+        obj = json.loads(line)
+        key = self._key(obj)
+        if key in self.done:
+            raise ValueError(f"{self.path}: key {key!r} is already written")
+        self._fh.write(line.encode("utf-8") + b"\n")
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+        self.done[key] = obj
+
+    def close(self) -> None:
+        self._fh.close()
+
+    def __enter__(self) -> AppendLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,103 @@
+"""YAML -> dataclass configs: defaults < file < overrides, unknown keys and bad types refused."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pytest
+from typer.testing import CliRunner
+
+from prmkit.cli.options import config_command, new_app
+from prmkit.config import load_config, save_config
+from prmkit.errors import ConfigError
+from prmkit.registry import Registry
+
+
+@dataclass
+class Optim:
+    lr: float = field(default=1e-3, metadata={"help": "learning rate"})
+    warmup: int = field(default=10, metadata={"help": "warm-up steps"})
+
+
+@dataclass
+class Job:
+    name: str = field(default="run", metadata={"help": "run name"})
+    n: int = field(default=8, metadata={"help": "completions per step"})
+    strategy: Literal["all", "first-error"] = field(default="all", metadata={"help": "which steps to label"})
+    tags: list[str] = field(default_factory=list, metadata={"help": "free tags"})
+    resume: bool = field(default=True, metadata={"help": "resume a killed run"})
+    optim: Optim = field(default_factory=Optim)
+
+    def __post_init__(self) -> None:
+        if self.n < 1:
+            raise ValueError("n must be >= 1 (set --n to a positive number)")
+
+
+def test_defaults_file_then_overrides(tmp_path):
+    path = tmp_path / "job.yaml"
+    path.write_text("n: 4\noptim:\n  lr: 0.01\n")
+    cfg = load_config(Job, path, {"optim.warmup": 3, "strategy": "first-error"})
+    assert (cfg.n, cfg.optim.lr, cfg.optim.warmup, cfg.strategy, cfg.name) == (4, 0.01, 3, "first-error", "run")
+    out = tmp_path / "resolved.yaml"
+    save_config(cfg, out)
+    assert load_config(Job, out) == cfg
+
+
+@pytest.mark.parametrize(
+    "yaml_text, message",
+    [
+        ("nn: 4\n", r"unknown key\(s\) nn; valid keys: name, n, strategy"),  # typo
+        ("optim:\n  lrr: 1\n", r"\[?.*optim: unknown key\(s\) lrr"),  # nested typo
+        ("n: four\n", r"\.n: Input should be a valid integer"),  # wrong type
+        ("strategy: some\n", r"\.strategy: Input should be 'all' or 'first-error'"),  # not a choice
+        ("n: 0\n", r"n must be >= 1"),  # __post_init__ check
+        ("- 1\n- 2\n", r"top level must be a mapping"),
+        ("n: [1\n", r"job\.yaml:\d+: invalid YAML"),
+    ],
+)
+def test_bad_configs_are_refused_with_a_clear_message(tmp_path, yaml_text, message):
+    path = tmp_path / "job.yaml"
+    path.write_text(yaml_text)
+    with pytest.raises(ConfigError, match=message):
+        load_config(Job, path)
+
+
+def test_config_command_builds_flags_from_fields(tmp_path):
+    app = new_app("test")
+    seen = []
+
+    @config_command(app, "job", Job, help="Run a job.")
+    def _job(cfg: Job) -> None:
+        seen.append(cfg)
+
+    @app.command("other")
+    def _other() -> None:  # a second command keeps typer in multi-command mode
+        pass
+
+    path = tmp_path / "job.yaml"
+    path.write_text("n: 4\nname: from-file\n")
+    runner = CliRunner()
+    result = runner.invoke(app, ["job", "--config", str(path), "--n", "6", "--optim.lr", "0.5", "--no-resume", "--tags", "a", "--tags", "b"])
+    assert result.exit_code == 0, result.output
+    assert seen[-1] == Job(name="from-file", n=6, tags=["a", "b"], resume=False, optim=Optim(lr=0.5))
+    help_text = runner.invoke(app, ["job", "--help"]).output
+    assert "completions per step" in help_text and "--optim.warmup" in help_text
+    bad = runner.invoke(app, ["job", "--n", "0"])
+    assert bad.exit_code == 2 and "n must be >= 1" in bad.output and "Traceback" not in bad.output
+    bad = runner.invoke(app, ["job", "--strategy", "nope"])
+    assert bad.exit_code == 2 and "'all' or 'first-error'" in bad.output
+
+
+def test_registry_refuses_rebinding_and_lists_known_names():
+    reg: Registry = Registry("aggregation")
+    reg.register("min")(min)
+    reg.register("min")(min)  # re-registering the same object is harmless
+    with pytest.raises(ValueError, match="already registered"):
+        reg.register("min")(max)
+    assert reg.get("min") is min
+    with pytest.raises(ConfigError, match="unknown aggregation 'mean'; known: min"):
+        reg.get("mean")
+    assert reg.get("statistics:fmean").__name__ == "fmean"  # the dotted-path escape hatch
+    with pytest.raises(ConfigError, match="cannot import"):
+        reg.get("statistics:nope")
