@@ -10,9 +10,10 @@ neighbours). The score of step i is read at ``step_ends[i]``, the separator's la
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 
 class Tokenizer(Protocol):
@@ -103,6 +104,7 @@ def collate(
     ignore_index: int = -100,
 ) -> StepBatch:
     """Right-pad a batch; optionally place each step's label at its step-end token (float targets)."""
+    import torch
     length = max(len(e) for e in encoded)
     max_steps = max((e.num_steps for e in encoded), default=0)
     input_ids = torch.full((len(encoded), length), pad_token_id, dtype=torch.long)

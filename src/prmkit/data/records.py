@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 LabelSource = Literal["mc", "judge", "consensus", "human", "truth", "model"]
 
@@ -38,12 +38,13 @@ class Solution(Record):
         default_factory=dict, description="who wrote it: model, temperature, seed, ..."
     )
 
-    @model_validator(mode="after")
-    def _steps_not_blank(self) -> Solution:
-        for i, step in enumerate(self.steps):
+    @field_validator("steps")
+    @classmethod
+    def _steps_not_blank(cls, steps: list[str]) -> list[str]:
+        for i, step in enumerate(steps):
             if not step.strip():
                 raise ValueError(f"step {i} is empty")
-        return self
+        return steps
 
     @property
     def text(self) -> str:
