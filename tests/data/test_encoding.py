@@ -41,7 +41,7 @@ def _metaspace_bpe() -> PreTrainedTokenizerFast:
 
 
 def _smollm2():
-    from prmkit.generation.hf import smollm2_gguf_path  # noqa: PLC0415
+    from prmkit.generation import smollm2_gguf_path
 
     from transformers import AutoTokenizer
 

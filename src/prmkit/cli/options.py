@@ -12,6 +12,7 @@ import dataclasses
 import functools
 import inspect
 import sys
+import types
 import typing
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -30,7 +31,7 @@ _SIMPLE = (int, float, str, bool, Path)
 def _cli_type(tp: Any) -> Any | None:
     """The type typer should parse for a field, or None when the field is YAML-only."""
     origin = typing.get_origin(tp)
-    if origin is Union:
+    if origin is Union or origin is types.UnionType:
         args = [a for a in typing.get_args(tp) if a is not type(None)]
         return _cli_type(args[0]) if len(args) == 1 else None
     if origin is Literal:

@@ -1,0 +1,200 @@
+"""A backend for OpenAI-compatible servers (llama.cpp, vLLM, SGLang, TGI, OpenAI) over httpx.
+
+Requests run in a thread pool of ``max_concurrency``. Connection errors, timeouts, 429 and 5xx answers
+are retried ``retries`` times with exponential backoff (a ``Retry-After`` header is honoured up to a
+minute); other 4xx answers and malformed bodies raise ``PrmkitError`` at once.
+
+Samples: when ``supports_n`` is set, one request asks for all ``n`` samples with the prompt's seed
+(vLLM honours ``n``). Otherwise (the default) sample ``i`` is its own request with seed ``seed + i``,
+because llama.cpp silently answers ``n > 1`` with a single choice; a server that returns fewer
+choices than asked is reported as an error rather than padded.
+
+Seeds repeat a sample only as far as the server is deterministic. llama-cpp-python's server is not
+quite: when a request repeats the previous prompt, its prompt cache re-evaluates only the last token,
+which moves the first logits by ~0.05 nats, so the same seed can then give a different sample.
+
+``num_tokens`` is what the server reports: llama.cpp leaves out the EOS token, which the transformers
+backend counts.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from typing import Any
+
+import httpx
+from rich.progress import track
+
+from prmkit.errors import ConfigError, PrmkitError
+from prmkit.generation.base import (
+    BACKENDS,
+    Completion,
+    GenerationBackend,
+    GenerationConfig,
+    check_sampling,
+    prompt_seeds,
+    sample_seed,
+)
+
+MAX_RETRY_AFTER = 60.0
+
+
+def api_key(cfg: GenerationConfig) -> str | None:
+    """The API key from the config, else from the environment variable it names."""
+    return cfg.api_key or (os.environ.get(cfg.api_key_env) if cfg.api_key_env else None)
+
+
+@BACKENDS.register("openai")
+class OpenAIBackend(GenerationBackend):
+    """Completions from an OpenAI-compatible ``/v1/completions`` or ``/v1/chat/completions``."""
+
+    name = "openai"
+
+    def __init__(self, cfg: GenerationConfig) -> None:
+        if not cfg.base_url:
+            raise ConfigError("the openai backend needs base_url, e.g. http://127.0.0.1:8080/v1")
+        self.cfg = cfg
+        key = api_key(cfg)
+        self.client = httpx.Client(
+            base_url=cfg.base_url.rstrip("/") + "/",
+            timeout=cfg.timeout,
+            headers={"Authorization": f"Bearer {key}"} if key else {},
+            limits=httpx.Limits(max_connections=cfg.max_concurrency),
+        )
+        self.endpoint = "completions" if cfg.mode == "completions" else "chat/completions"
+        self.url = f"{cfg.base_url.rstrip('/')}/{self.endpoint}"
+
+    def generate(
+        self,
+        prompts: Sequence[str],
+        n: int = 1,
+        max_new_tokens: int = 256,
+        temperature: float = 1.0,
+        top_p: float = 1.0,
+        stop: Sequence[str] | None = None,
+        seed: int | Sequence[int | None] | None = None,
+        progress: bool = False,
+    ) -> list[list[Completion]]:
+        check_sampling(prompts, n, max_new_tokens, temperature, top_p)
+        seeds = prompt_seeds(seed, len(prompts))
+        sampling = {"max_tokens": max_new_tokens, "temperature": temperature, "top_p": top_p}
+        if stop:
+            sampling["stop"] = list(stop)
+        if self.cfg.supports_n:
+            jobs = [(p, 0, n, seeds[p]) for p in range(len(prompts))]
+        else:
+            jobs = [(p, i, 1, sample_seed(seeds[p], i)) for p in range(len(prompts)) for i in range(n)]
+        results: list[list[Completion]] = [[] for _ in prompts]
+        chunks: dict[tuple[int, int], list[Completion]] = {}
+        pool = ThreadPoolExecutor(self.cfg.max_concurrency)
+        try:
+            futures = {
+                pool.submit(self.request, prompts[p], count, job_seed, sampling): (p, first)
+                for p, first, count, job_seed in jobs
+            }
+            for future in track(
+                as_completed(futures), total=len(futures), description="requests", disable=not progress
+            ):
+                chunks[futures[future]] = future.result()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+        for (p, _), chunk in sorted(chunks.items()):
+            results[p].extend(chunk)
+        return results
+
+    def request(
+        self, prompt: str, count: int, seed: int | None, sampling: dict[str, Any]
+    ) -> list[Completion]:
+        """One request for ``count`` completions of ``prompt``."""
+        body: dict[str, Any] = {**sampling, "n": count}
+        if self.cfg.model:
+            body["model"] = self.cfg.model
+        if seed is not None:
+            body["seed"] = seed
+        # Per-choice token counts come from logprobs when one answer holds several choices.
+        want_logprobs = self.cfg.logprobs or count > 1
+        if self.cfg.mode == "completions":
+            body["prompt"] = prompt
+            if want_logprobs:
+                body["logprobs"] = 0
+        else:
+            body["messages"] = [{"role": "user", "content": prompt}]
+            if want_logprobs:
+                body.update(logprobs=True, top_logprobs=0)
+        data = self._post(body)
+        try:
+            choices = sorted(data["choices"], key=lambda c: c.get("index", 0))
+            if len(choices) != count:
+                hint = " (the server ignores n: set supports_n to false)" if count > 1 else ""
+                raise PrmkitError(f"{self.url}: asked for {count} choices, got {len(choices)}{hint}")
+            usage = (data.get("usage") or {}).get("completion_tokens")
+            return [self._completion(choice, usage if count == 1 else None) for choice in choices]
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+            raise PrmkitError(
+                f"{self.url}: unexpected answer ({type(exc).__name__}: {exc}): {str(data)[:200]}"
+            ) from None
+
+    def _completion(self, choice: dict[str, Any], usage: int | None) -> Completion:
+        if self.cfg.mode == "completions":
+            text = choice["text"]
+            raw = (choice.get("logprobs") or {}).get("token_logprobs")
+        else:
+            text = choice["message"]["content"] or ""
+            content = (choice.get("logprobs") or {}).get("content")
+            raw = None if content is None else [entry["logprob"] for entry in content]
+        logprobs = None if raw is None else [float(x) for x in raw]
+        num_tokens = len(logprobs) if logprobs is not None else usage
+        if num_tokens is None:
+            raise PrmkitError(f"{self.url}: the answer reports neither logprobs nor usage.completion_tokens")
+        return Completion(
+            text=text,
+            num_tokens=int(num_tokens),
+            finish_reason="length" if choice.get("finish_reason") == "length" else "stop",
+            logprobs=logprobs if self.cfg.logprobs else None,
+        )
+
+    def _post(self, body: dict[str, Any]) -> dict[str, Any]:
+        """POST with retries; return the decoded JSON object."""
+        error = ""
+        for attempt in range(self.cfg.retries + 1):
+            delay = self.cfg.retry_backoff * 2**attempt
+            try:
+                response = self.client.post(self.endpoint, json=body)
+            except httpx.TransportError as exc:
+                error = f"{type(exc).__name__}: {exc}"
+            else:
+                status = response.status_code
+                if status < 400:
+                    return self._decode(response)
+                error = f"HTTP {status}: {response.text[:300]}"
+                if status != 429 and status < 500:
+                    raise PrmkitError(f"{self.url}: {error}")
+                delay = max(delay, _retry_after(response))
+            if attempt < self.cfg.retries:
+                time.sleep(delay)
+        raise PrmkitError(f"{self.url}: failed after {self.cfg.retries + 1} attempts; last error: {error}")
+
+    def _decode(self, response: httpx.Response) -> dict[str, Any]:
+        try:
+            data = response.json()
+        except ValueError:
+            raise PrmkitError(
+                f"{self.url}: the server answered with non-JSON: {response.text[:200]!r}"
+            ) from None
+        if not isinstance(data, dict):
+            raise PrmkitError(f"{self.url}: expected a JSON object, got {str(data)[:200]}")
+        return data
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _retry_after(response: httpx.Response) -> float:
+    """Seconds asked for by a ``Retry-After: <seconds>`` header (0 when absent or a date)."""
+    try:
+        return min(float(response.headers.get("retry-after", 0)), MAX_RETRY_AFTER)
+    except ValueError:
+        return 0.0
