@@ -1,120 +1,15 @@
-"""``prmkit generate``: sample n solutions per problem with any backend, resumably.
-
-Solutions go to an append-only JSONL log (``AppendLog``) as they are made, with ids
-``{problem_id}-s{k}``. A killed run, restarted with the same command, skips the problems that are done
-and regenerates the rest. Sample ``k`` of a problem uses seed ``stable_seed(seed, problem_id) + k``,
-which does not depend on the batch it lands in, so the resumed output matches an uninterrupted run
-wherever the backend honours seeds.
-"""
+"""``prmkit generate``: sample n solutions per problem with any backend, resumably."""
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import Progress
 
 from prmkit.cli.options import argument, config_command
-from prmkit.config import save_config
-from prmkit.data.jsonl import AppendLog, iter_jsonl, parse_record
-from prmkit.data.prompts import DEFAULT_PROMPT, render_prompt, solution_from_text
-from prmkit.data.records import Problem
-from prmkit.data.steps import StepStyle
-from prmkit.errors import DataError
-from prmkit.generation.base import (
-    Completion,
-    GenerationConfig,
-    SamplingConfig,
-    load_backend,
-    sample_seed,
-    stable_seed,
-)
-
-
-@dataclass
-class GenerateConfig(GenerationConfig, SamplingConfig):
-    """``prmkit generate``: sampling, backend and output settings."""
-
-    prompt_template: str = field(
-        default=DEFAULT_PROMPT,
-        metadata={"help": "prompt format; {question} is replaced by the problem's question"},
-    )
-    step_style: StepStyle = field(
-        default="paragraph", metadata={"help": "how generated text is split into steps"}
-    )
-    progress: bool = field(default=True, metadata={"help": "show a progress bar"})
-
-    def __post_init__(self) -> None:
-        GenerationConfig.__post_init__(self)
-        SamplingConfig.__post_init__(self)
-
-
-def read_problems(path: Path) -> list[Problem]:
-    """Problem records, refusing duplicate ids (they would collide in the output)."""
-    problems: list[Problem] = []
-    first_line: dict[str, int] = {}
-    for line, obj in iter_jsonl(path):
-        problem = parse_record(Problem, obj, path, line)
-        if problem.id in first_line:
-            raise DataError(
-                f"duplicate id {problem.id!r} (first on line {first_line[problem.id]})",
-                path=path,
-                line=line,
-                field="id",
-            )
-        first_line[problem.id] = line
-        problems.append(problem)
-    return problems
-
-
-def solution_id(problem: Problem, k: int) -> str:
-    return f"{problem.id}-s{k}"
-
-
-def generator_info(cfg: GenerateConfig, seed: int | None, completion: Completion) -> dict[str, Any]:
-    """What goes into ``Solution.generator``."""
-    info = {"backend": cfg.backend, "model": cfg.model, "temperature": cfg.temperature, "top_p": cfg.top_p}
-    if cfg.gguf_file:
-        info["gguf_file"] = cfg.gguf_file
-    info.update(seed=seed, num_tokens=completion.num_tokens, finish_reason=completion.finish_reason)
-    return info
-
-
-def generate_solutions(cfg: GenerateConfig, problems_path: Path, output: Path) -> tuple[int, int]:
-    """Append the missing solutions to ``output``; return (solutions written, problems skipped as done)."""
-    problems = read_problems(problems_path)
-    save_config(dataclasses.replace(cfg, api_key=None), output.with_suffix(".config.yaml"))
-    written = 0
-    with AppendLog(output) as log:
-        todo = [p for p in problems if any(solution_id(p, k) not in log for k in range(cfg.n))]
-        if not todo:
-            return 0, len(problems)
-        # Enough problems per call to fill a batch (or the request pool); each call ends in a write.
-        per_call = max(1, max(cfg.batch_size, cfg.max_concurrency) // cfg.n)
-        progress = Progress(console=Console(stderr=True), disable=not cfg.progress)
-        with load_backend(cfg) as backend, progress:
-            task = progress.add_task("generating", total=len(todo))
-            for start in range(0, len(todo), per_call):
-                chunk = todo[start : start + per_call]
-                seeds = [None if cfg.seed is None else stable_seed(cfg.seed, p.id) for p in chunk]
-                prompts = [render_prompt(p, cfg.prompt_template) for p in chunk]
-                results = backend.generate(prompts, **cfg.sampling_kwargs(), seed=seeds)
-                for problem, base, completions in zip(chunk, seeds, results):
-                    for k, completion in enumerate(completions):
-                        sid = solution_id(problem, k)
-                        if sid not in log:
-                            info = generator_info(cfg, sample_seed(base, k), completion)
-                            log.append(
-                                solution_from_text(problem, completion.text, sid, cfg.step_style, info)
-                            )
-                            written += 1
-                progress.advance(task, len(chunk))
-    return written, len(problems) - len(todo)
+from prmkit.generation.sample import GenerateConfig, generate_solutions
 
 
 def register(app: typer.Typer) -> None:

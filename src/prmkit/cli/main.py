@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from prmkit.cli.options import new_app
+import os
+
+# prmkit draws its own rich progress bars; silence the hub/transformers tqdm bars and advisory noise.
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from prmkit.cli.options import new_app  # noqa: E402
 
 app = new_app("prmkit: process supervision for LLM math reasoning (annotate, train PRMs, verify, evaluate, reinforce).")
 
@@ -10,7 +17,7 @@ app = new_app("prmkit: process supervision for LLM math reasoning (annotate, tra
 def _attach() -> None:
     import importlib
 
-    for module in ("data", "grade", "generate", "synthetic", "train", "quickstart"):
+    for module in ("data", "grade", "generate", "synthetic", "train", "evaluate", "quickstart"):
         try:
             mod = importlib.import_module(f"prmkit.cli.{module}")
         except ModuleNotFoundError as exc:
