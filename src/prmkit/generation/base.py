@@ -30,7 +30,12 @@ from prmkit.registry import Registry
 
 FinishReason = Literal["stop", "length"]
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
-_BUILTIN_MODULES = ("prmkit.generation.hf", "prmkit.generation.openai", "prmkit.generation.vllm")
+_BUILTIN_MODULES = (
+    "prmkit.generation.hf",
+    "prmkit.generation.openai",
+    "prmkit.generation.vllm",
+    "prmkit.synthetic.solver",
+)
 
 
 @dataclass(frozen=True)
@@ -60,7 +65,7 @@ class GenerationConfig:
 
     backend: str = field(
         default="transformers",
-        metadata={"help": "generation backend: transformers, openai, vllm (or a 'module:attr' path)"},
+        metadata={"help": "generation backend: transformers, openai, vllm, synthetic-solver (or a 'module:attr' path)"},
     )
     model: str = field(
         default="",

@@ -1,0 +1,330 @@
+"""The best-of-N harness (``prmkit eval bon``): accuracy against N for every verification method.
+
+1. Sample ``n_max`` candidates per problem once (plus one greedy answer), grade them, group their
+   answers by equivalence and score their steps with the PRM (and ORM); store it all
+   (``candidates.py``, resumable).
+2. For N = 1, 2, 4, ..., n_max estimate each method's accuracy by repeated subsampling of the stored
+   candidates, with bootstrap confidence intervals over problems (``stats.py``); all seeded.
+
+Methods: ``greedy`` (one temperature-0 answer; flat in N), ``majority`` (self-consistency),
+``weighted_<agg>`` (PRM-weighted vote, Math-Shepherd Eq. 5), ``prm_<agg>`` (BoN by the PRM under each
+configured aggregation), ``orm`` (BoN by the ORM's last-step score) and ``pass@n`` (the oracle: any
+candidate correct). Output in ``<run_dir>/bon/``: ``metrics.json``, ``table.md``,
+``accuracy_vs_n.png``, ``candidates.jsonl``; the BoN-bias diagnostics go to
+``<run_dir>/diagnostics/``. On problems with exact truth (the synthetic world) every candidate is also
+written with its true step labels to ``bon/labeled.jsonl``, the input of ``prmkit eval processbench
+--data`` for a ProcessBench-style evaluation on synthetic data.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from prmkit.config import save_config
+from prmkit.data.jsonl import write_jsonl
+from prmkit.data.prompts import DEFAULT_PROMPT
+from prmkit.data.records import Problem
+from prmkit.data.steps import StepStyle
+from prmkit.errors import ConfigError
+from prmkit.evaluate import artifacts, plots, stats
+from prmkit.evaluate.candidates import ProblemCandidates, collect_candidates, labelled, step_scores
+from prmkit.generation.base import GenerationConfig
+from prmkit.score.aggregate import AGGREGATIONS, aggregate
+
+STAGE = "bon"
+LABELS = {"greedy": "greedy", "majority": "majority vote", "orm": "BoN-ORM", "pass@n": "pass@N (oracle)"}
+
+
+@dataclass
+class BonEvalConfig:
+    """The best-of-N harness.
+
+    Problems: ``problems`` (+ ``split``, ``limit``, ``problem_seed``). Sampling: ``generation`` (the
+    backend), ``n_max``, ``temperature``, ``top_p``, ``max_new_tokens``, ``prompt_template``,
+    ``sample_seed``. Verifiers: ``prm``, ``orm``. Analysis: ``aggregations``, ``weighted_aggregation``,
+    ``repeats``, ``bootstrap``, ``ci_level``, ``seed``.
+    """
+
+    run_dir: str = field(
+        default="runs/eval",
+        metadata={"help": "run directory; results go to <run_dir>/bon (and diagnostics/)"},
+    )
+    problems: str = field(
+        default="synthetic",
+        metadata={
+            "help": "synthetic (the arithmetic world), a dataset name (gsm8k, math500, ...) or a Problem JSONL file"
+        },
+    )
+    split: str | None = field(
+        default=None, metadata={"help": "dataset split (default: the dataset's first, e.g. test)"}
+    )
+    limit: int | None = field(
+        default=100,
+        metadata={"help": "number of problems (synthetic: how many to make; datasets: the first ones)"},
+    )
+    problem_seed: int = field(
+        default=1,
+        metadata={
+            "help": "synthetic problem stream (ids synth-{seed}-{i}); keep it apart from training streams"
+        },
+    )
+    generation: GenerationConfig = field(
+        default_factory=GenerationConfig, metadata={"help": "the policy's generation backend"}
+    )
+    n_max: int = field(
+        default=16, metadata={"help": "candidates sampled per problem (N runs 1, 2, 4, ... up to it)"}
+    )
+    temperature: float = field(default=0.7, metadata={"help": "sampling temperature of the candidates"})
+    top_p: float = field(default=1.0, metadata={"help": "nucleus sampling mass"})
+    max_new_tokens: int = field(default=256, metadata={"help": "most tokens per candidate"})
+    prompt_template: str = field(
+        default=DEFAULT_PROMPT, metadata={"help": "prompt format; {question} is replaced by the question"}
+    )
+    step_style: StepStyle = field(
+        default="paragraph", metadata={"help": "how generated text is split into steps"}
+    )
+    sample_seed: int = field(
+        default=0, metadata={"help": "base seed of the candidates (per problem: stable_seed(seed, id) + k)"}
+    )
+    greedy: bool = field(
+        default=True, metadata={"help": "also decode one greedy answer per problem (the greedy baseline)"}
+    )
+    prm: str = field(default="", metadata={"help": "PRM folder (BoN-PRM, weighted vote, diagnostics)"})
+    orm: str = field(default="", metadata={"help": "ORM folder (BoN-ORM); optional"})
+    prm_batch_size: int = field(default=16, metadata={"help": "sequences per PRM forward pass"})
+    prm_device: str = field(default="auto", metadata={"help": "device of the PRM/ORM: auto, cpu, cuda, ..."})
+    aggregations: list[str] = field(
+        default_factory=lambda: ["min", "product", "last"],
+        metadata={"help": "step aggregations for BoN-PRM (one curve each)"},
+    )
+    weighted_aggregation: str = field(
+        default="min", metadata={"help": "aggregation whose scores weight the PRM-weighted vote"}
+    )
+    repeats: int = field(default=100, metadata={"help": "random subsets per problem and N"})
+    bootstrap: int = field(
+        default=1000, metadata={"help": "bootstrap resamples of the problems for the confidence intervals"}
+    )
+    ci_level: float = field(default=0.95, metadata={"help": "confidence level of the intervals"})
+    seed: int = field(default=0, metadata={"help": "seed of the subsampling and the bootstrap"})
+    chunk_size: int = field(
+        default=16, metadata={"help": "problems sampled, graded and scored per round (each round is saved)"}
+    )
+    grade_timeout: float = field(default=5.0, metadata={"help": "seconds per answer comparison"})
+    diagnostics: bool = field(default=True, metadata={"help": "write the BoN-bias diagnostics (needs a PRM)"})
+
+    def __post_init__(self) -> None:
+        unknown = [a for a in [*self.aggregations, self.weighted_aggregation] if a not in AGGREGATIONS]
+        if unknown:
+            raise ValueError(f"unknown aggregation {unknown[0]!r}; known: {', '.join(AGGREGATIONS.names())}")
+        for name in ("n_max", "repeats", "bootstrap", "chunk_size", "max_new_tokens"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if not 0 < self.ci_level < 1:
+            raise ValueError(f"ci_level must lie in (0, 1), got {self.ci_level}")
+        if self.limit is not None and self.limit < 1:
+            raise ValueError(f"limit must be at least 1, got {self.limit}")
+
+    def identity(self) -> dict[str, Any]:
+        """The settings that decide what the stored candidates are (everything but the analysis)."""
+        generation = dataclasses.asdict(dataclasses.replace(self.generation, api_key=None))
+        keys = ("problems", "split", "problem_seed", "n_max", "temperature", "top_p", "max_new_tokens",
+                "prompt_template", "step_style", "sample_seed", "greedy", "prm", "orm")  # fmt: skip
+        return {"generation": generation, **{k: getattr(self, k) for k in keys}}
+
+
+def load_problems(cfg: BonEvalConfig) -> list[Problem]:
+    """The problems named by ``cfg.problems`` (see its help)."""
+    from prmkit.data.formats import FORMATS, load_dataset_records
+    from prmkit.data.jsonl import read_records
+
+    if cfg.problems == "synthetic":
+        from prmkit.synthetic.world import WorldConfig, make_problems
+
+        world = WorldConfig()
+        model = Path(cfg.generation.model) if cfg.generation.model else None
+        if model is not None and (model / "world.json").is_file():
+            from prmkit.train.policy import load_world
+
+            world = load_world(model)
+        return make_problems(world, cfg.limit or 100, seed=cfg.problem_seed)
+    if cfg.problems in FORMATS:
+        records = load_dataset_records(cfg.problems, split=cfg.split, limit=cfg.limit)
+        problems = [r for r in records if isinstance(r, Problem)]
+    elif Path(cfg.problems).is_file():
+        problems = read_records(cfg.problems, Problem)[: cfg.limit]
+    else:
+        raise ConfigError(
+            f"problems {cfg.problems!r} is not 'synthetic', a dataset ({', '.join(FORMATS.names())}) or a file"
+        )
+    if not problems:
+        raise ConfigError(f"no problems in {cfg.problems!r}")
+    return problems
+
+
+@dataclass
+class CandidateArrays:
+    """The stored candidates as (problems, n_max) arrays."""
+
+    correct: np.ndarray
+    clusters: np.ndarray
+    scores: dict[str, np.ndarray]  # aggregation -> PRM scores; "orm" -> ORM last-step scores
+    greedy: np.ndarray | None
+
+    @classmethod
+    def build(cls, records: list[ProblemCandidates], aggregations: list[str]) -> CandidateArrays:
+        sizes = {len(r.candidates) for r in records}
+        if len(sizes) != 1:
+            raise ConfigError(f"problems have different numbers of candidates: {sorted(sizes)}")
+        cands = [r.candidates for r in records]
+        scores: dict[str, np.ndarray] = {}
+        for name, verifier, aggs in (("prm", "prm", aggregations), ("orm", "orm", ["last"])):
+            if all(verifier in c.scores for row in cands for c in row):
+                for agg in aggs:
+                    key = agg if name == "prm" else "orm"
+                    scores[key] = np.array(
+                        [[aggregate(step_scores(c, verifier), agg) for c in row] for row in cands],
+                        dtype=float,
+                    )
+        has_greedy = all(r.greedy is not None for r in records)
+        return cls(
+            correct=np.array([[c.correct for c in row] for row in cands], dtype=bool),
+            clusters=np.array([[c.cluster for c in row] for row in cands], dtype=int),
+            scores=scores,
+            greedy=np.array([r.greedy.correct for r in records], dtype=bool) if has_greedy else None,  # type: ignore[union-attr]
+        )
+
+
+def method_picks(
+    arrays: CandidateArrays, idx: np.ndarray, aggregations: list[str], weighted: str
+) -> dict[str, np.ndarray]:
+    """(P, R) chosen candidate per subset for every candidate-picking method available."""
+    picks = {"majority": stats.pick_vote(arrays.clusters, idx)}
+    if weighted in arrays.scores:
+        picks[f"weighted_{weighted}"] = stats.pick_vote(arrays.clusters, idx, arrays.scores[weighted])
+    for agg in aggregations:
+        if agg in arrays.scores:
+            picks[f"prm_{agg}"] = stats.pick_best(arrays.scores[agg], idx)
+    if "orm" in arrays.scores:
+        picks["orm"] = stats.pick_best(arrays.scores["orm"], idx)
+    return picks
+
+
+@dataclass
+class Curves:
+    ns: list[int]
+    per_problem: dict[str, list[np.ndarray]]  # method -> per N: (P,) expected accuracy
+    picks: dict[str, list[np.ndarray]]  # method -> per N: (P, R) chosen candidates
+
+
+def curves(arrays: CandidateArrays, cfg: BonEvalConfig) -> Curves:
+    """Per-problem accuracy at every N for every method (subsets shared across methods)."""
+    rng = np.random.default_rng(cfg.seed)
+    problems, n_max = arrays.correct.shape
+    ns = stats.budgets(n_max)
+    per_problem: dict[str, list[np.ndarray]] = {}
+    picks: dict[str, list[np.ndarray]] = {}
+    for n in ns:
+        idx = stats.subsets(rng, problems, n_max, n, cfg.repeats)
+        if arrays.greedy is not None:
+            per_problem.setdefault("greedy", []).append(arrays.greedy.astype(float))
+        for method, chosen in method_picks(arrays, idx, cfg.aggregations, cfg.weighted_aggregation).items():
+            picks.setdefault(method, []).append(chosen)
+            per_problem.setdefault(method, []).append(stats.picked_correct(arrays.correct, chosen))
+        per_problem.setdefault("pass@n", []).append(stats.any_correct(arrays.correct, idx))
+    return Curves(ns, per_problem, picks)
+
+
+def label(method: str) -> str:
+    if method.startswith("prm_"):
+        return f"BoN-PRM ({method[4:]})"
+    if method.startswith("weighted_"):
+        return f"weighted vote ({method[9:]})"
+    return LABELS.get(method, method)
+
+
+def summarize(result: Curves, cfg: BonEvalConfig) -> dict[str, dict[str, list[float]]]:
+    """Mean accuracy and bootstrap interval per method and N."""
+    rng = np.random.default_rng([cfg.seed, 1])
+    out = {}
+    for method, values in result.per_problem.items():
+        intervals = [stats.bootstrap_ci(v, rng, cfg.bootstrap, cfg.ci_level) for v in values]
+        out[method] = {
+            "accuracy": [float(v.mean()) for v in values],
+            "ci_low": [lo for lo, _ in intervals],
+            "ci_high": [hi for _, hi in intervals],
+        }
+    return out
+
+
+def write_outputs(
+    folder: Path,
+    summary: dict[str, dict[str, list[float]]],
+    ns: list[int],
+    cfg: BonEvalConfig,
+    num_problems: int,
+) -> dict[str, Any]:
+    level = f"{100 * cfg.ci_level:g}%"
+    rows = [
+        [label(m)]
+        + [artifacts.pct_ci(a, lo, hi) for a, lo, hi in zip(c["accuracy"], c["ci_low"], c["ci_high"])]
+        for m, c in summary.items()
+    ]
+    note = (
+        f"Each cell: mean over problems of the expected accuracy over {cfg.repeats} random N-subsets of "
+        f"{ns[-1]} stored candidates, [{level} percentile interval over {cfg.bootstrap} bootstrap resamples "
+        "of the problems]."
+    )
+    caption = f"Accuracy (%) against N, {num_problems} problems, {level} bootstrap CI"
+    tab = artifacts.table(caption, ["method", *(f"N={n}" for n in ns)], rows, note)
+    title = f"Best-of-N: accuracy against N ({num_problems} problems)"
+    plots.accuracy_vs_n(ns, {label(m): c for m, c in summary.items()}, folder / "accuracy_vs_n.png", title)
+    (folder / "table.md").write_text(artifacts.markdown(tab), encoding="utf-8")
+    metrics = {
+        "title": "Best-of-N harness",
+        "notes": [
+            (
+                f"Policy {cfg.generation.model or cfg.generation.base_url} ({cfg.generation.backend}), "
+                f"temperature {cfg.temperature}, problems: {cfg.problems}; PRM: {cfg.prm or 'none'}; "
+                f"ORM: {cfg.orm or 'none'}."
+            ),
+            "Answers are grouped by mathematical equivalence (prmkit.grading) for the votes.",
+        ],
+        "summary": {
+            "problems": num_problems,
+            "n_max": ns[-1],
+            "repeats": cfg.repeats,
+            "bootstrap": cfg.bootstrap,
+            "ci_level": cfg.ci_level,
+        },
+        "tables": [tab],
+        "data": {"ns": ns, "methods": summary},
+    }
+    artifacts.write_metrics(folder, metrics)
+    return metrics
+
+
+def run_bon_eval(cfg: BonEvalConfig) -> dict[str, Any]:
+    """Sample (or resume), analyse and write every output; returns the BoN metrics."""
+    folder = artifacts.stage_dir(cfg.run_dir, STAGE)
+    save_config(
+        dataclasses.replace(cfg, generation=dataclasses.replace(cfg.generation, api_key=None)),
+        folder / "config.yaml",
+    )
+    problems = load_problems(cfg)
+    records = collect_candidates(cfg, problems, folder, cfg.identity())
+    truth = labelled(records)
+    if truth:
+        write_jsonl(folder / "labeled.jsonl", truth)
+    arrays = CandidateArrays.build(records, cfg.aggregations)
+    result = curves(arrays, cfg)
+    metrics = write_outputs(folder, summarize(result, cfg), result.ns, cfg, len(records))
+    if cfg.diagnostics and cfg.prm:
+        from prmkit.evaluate.diagnostics import run_diagnostics
+
+        run_diagnostics(records, result, cfg)
+    return metrics

@@ -1,0 +1,193 @@
+"""The BoN harness's sample store: N_max candidates per problem, sampled once, with grades, answer
+clusters, step scores and (on the synthetic world) exact step truth.
+
+One JSONL line per problem (``ProblemCandidates``), appended through ``AppendLog`` as each chunk of
+problems is finished, so a killed run resumes where it stopped. The fields that decide what a
+candidate is (problems, backend, sampling, verifiers) are saved beside the store; resuming with other
+values is refused rather than mixing two experiments in one file.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import Field
+from rich.progress import Progress
+
+from prmkit.data.jsonl import AppendLog
+from prmkit.data.prompts import render_prompt, solution_from_text
+from prmkit.data.records import LabeledSolution, Problem, Record, Solution, StepLabels
+from prmkit.errors import ConfigError
+
+IDENTITY_FILE = "sampling.yaml"
+
+
+class Candidate(Record):
+    """One sampled solution with everything the analysis needs."""
+
+    solution: Solution
+    prediction: str | None
+    correct: bool
+    status: str
+    cluster: int = Field(ge=-1, description="answer cluster among the problem's samples (-1: no answer)")
+    scores: dict[str, list[float | None]] = Field(default_factory=dict, description="verifier -> step scores")
+    truth: StepLabels | None = None
+
+
+class ProblemCandidates(Record):
+    problem: Problem
+    candidates: list[Candidate]
+    greedy: Candidate | None = None
+
+
+def has_truth(problem: Problem) -> bool:
+    """True for synthetic problems, whose exact structure lets the checker label every step."""
+    return "start" in problem.metadata and "ops" in problem.metadata
+
+
+def labelled(records: Sequence[ProblemCandidates]) -> list[LabeledSolution]:
+    """Every sampled candidate with its exact step truth (for ``prmkit eval processbench --data``)."""
+    return [
+        LabeledSolution(problem=r.problem, solution=c.solution, labels=c.truth)
+        for r in records
+        for c in r.candidates
+        if c.truth is not None
+    ]
+
+
+def step_scores(candidate: Candidate, verifier: str) -> list[float]:
+    """A candidate's step scores from one verifier, NaN where a step was not scored."""
+    return [math.nan if s is None else s for s in candidate.scores.get(verifier, [])]
+
+
+def check_identity(folder: Path, identity: dict[str, Any]) -> None:
+    """Refuse to resume a store made with different sampling settings; save them on first use."""
+    path = folder / IDENTITY_FILE
+    if path.exists():
+        saved = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        changed = sorted(k for k in set(saved) | set(identity) if saved.get(k) != identity.get(k))
+        if changed:
+            details = "; ".join(f"{k}: {saved.get(k)!r} -> {identity.get(k)!r}" for k in changed)
+            raise ConfigError(
+                f"{path}: the stored candidates were sampled with other settings ({details}); use a new run_dir"
+            )
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(identity, sort_keys=False), encoding="utf-8")
+
+
+class Collector:
+    """Samples, grades, clusters and scores candidates for chunks of problems."""
+
+    def __init__(self, cfg: Any) -> None:
+        from prmkit.generation.base import load_backend
+        from prmkit.score.prm import PRMConfig, load_prm
+
+        self.cfg = cfg
+        self.backend = load_backend(cfg.generation)
+        self.verifiers = {
+            name: load_prm(PRMConfig(prm=path, batch_size=cfg.prm_batch_size, device=cfg.prm_device))
+            for name, path in (("prm", cfg.prm), ("orm", cfg.orm))
+            if path
+        }
+
+    def close(self) -> None:
+        self.backend.close()
+
+    def chunk(self, problems: Sequence[Problem]) -> list[ProblemCandidates]:
+        from prmkit.generation.base import sample_seed, stable_seed
+        from prmkit.grading import grade_solutions
+        from prmkit.search.vote import answer_cluster_groups
+        from prmkit.synthetic.checker import truth_labels
+
+        cfg = self.cfg
+        prompts = [render_prompt(p, cfg.prompt_template) for p in problems]
+        seeds = [stable_seed(cfg.sample_seed, p.id) for p in problems]
+        sampling = {"max_new_tokens": cfg.max_new_tokens, "top_p": cfg.top_p, "seed": seeds}
+        samples = self.backend.generate(prompts, n=cfg.n_max, temperature=cfg.temperature, **sampling)
+        greedy = (
+            self.backend.generate(prompts, n=1, temperature=0.0, **sampling)
+            if cfg.greedy
+            else [[] for _ in problems]
+        )
+        solutions = [
+            [
+                self._solution(p, c.text, f"{p.id}-s{k}", cfg.temperature, sample_seed(base, k))
+                for k, c in enumerate(comps)
+            ]
+            + [self._solution(p, c.text, f"{p.id}-greedy", 0.0, base) for c in g]
+            for p, base, comps, g in zip(problems, seeds, samples, greedy)
+        ]
+        sizes = [len(sols) for sols in solutions]
+        flat = [s for sols in solutions for s in sols]
+        flat_problems = [p for p, n in zip(problems, sizes) for _ in range(n)]
+        grades = _split(grade_solutions(problems, flat, timeout=cfg.grade_timeout), sizes)
+        scores = {name: _split(prm.score(flat_problems, flat), sizes) for name, prm in self.verifiers.items()}
+        clusters = answer_cluster_groups([[g.prediction for g in gs[: cfg.n_max]] for gs in grades])
+        out = []
+        for i, (problem, sols) in enumerate(zip(problems, solutions)):
+            cands = [
+                Candidate(
+                    solution=sol,
+                    prediction=g.prediction,
+                    correct=g.correct,
+                    status=g.status,
+                    cluster=clusters[i][k] if k < cfg.n_max else -1,  # the greedy answer does not vote
+                    scores={
+                        name: [None if math.isnan(x) else x for x in rows[i][k]]
+                        for name, rows in scores.items()
+                    },
+                    truth=truth_labels(problem, sol) if has_truth(problem) else None,
+                )
+                for k, (sol, g) in enumerate(zip(sols, grades[i]))
+            ]
+            greedy_candidate = cands.pop() if cfg.greedy else None
+            out.append(ProblemCandidates(problem=problem, candidates=cands, greedy=greedy_candidate))
+        return out
+
+    def _solution(
+        self, problem: Problem, text: str, sid: str, temperature: float, seed: int | None
+    ) -> Solution:
+        info = {
+            "backend": self.cfg.generation.backend,
+            "model": self.cfg.generation.model,
+            "temperature": temperature,
+            "seed": seed,
+        }
+        return solution_from_text(problem, text, sid, self.cfg.step_style, info)
+
+
+def _split(flat: Sequence[Any], sizes: Sequence[int]) -> list[list[Any]]:
+    """``flat`` cut into consecutive pieces of the given sizes."""
+    out, start = [], 0
+    for n in sizes:
+        out.append(list(flat[start : start + n]))
+        start += n
+    return out
+
+
+def collect_candidates(
+    cfg: Any, problems: Sequence[Problem], folder: Path, identity: dict[str, Any]
+) -> list[ProblemCandidates]:
+    """The stored candidates of every problem, sampling those not stored yet (resumable)."""
+    check_identity(folder, identity)
+    with AppendLog(folder / "candidates.jsonl", key=lambda obj: obj["problem"]["id"]) as log:
+        todo = [p for p in problems if p.id not in log]
+        if todo:
+            collector = Collector(cfg)
+            try:
+                with Progress(transient=True) as progress:
+                    task = progress.add_task("sampling, grading, scoring", total=len(todo))
+                    for start in range(0, len(todo), cfg.chunk_size):
+                        chunk = todo[start : start + cfg.chunk_size]
+                        for record in collector.chunk(chunk):
+                            log.append(record)
+                        progress.advance(task, len(chunk))
+            finally:
+                collector.close()
+        done = log.done
+    return [ProblemCandidates.model_validate(done[p.id]) for p in problems]

@@ -1,0 +1,105 @@
+"""Accuracy at N by repeated subsampling, and bootstrap confidence intervals. Pure numpy functions.
+
+Setting: P problems, each with ``n_max`` stored candidates. For a budget N, every problem draws
+``repeats`` random subsets of N of its candidates (without replacement; the subsets are shared by all
+methods, so methods are compared on the same draws). A method picks one candidate per subset; the
+problem's accuracy at N is the share of its subsets where the pick is correct, i.e. an estimate of the
+expected accuracy of that method with N samples. The reported accuracy is the mean over problems.
+
+The 95% interval resamples *problems* with replacement (``bootstrap`` times) and takes the percentile
+interval of the mean; it reflects how much the number would move on another draw of problems, which
+dominates the subsampling noise once ``repeats`` is large.
+
+The pickers are vectorised versions of ``prmkit.search.bon.best_index`` and
+``prmkit.search.vote.majority_vote`` / ``weighted_vote`` (same tie rules: the earliest candidate in
+the subset wins a tie; candidates without an answer, cluster -1, get no votes); tests check that they
+agree with those readable loops.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def budgets(n_max: int) -> list[int]:
+    """1, 2, 4, ... up to ``n_max`` (``n_max`` itself is included when it is not a power of two)."""
+    out = [1]
+    while out[-1] * 2 <= n_max:
+        out.append(out[-1] * 2)
+    if out[-1] != n_max:
+        out.append(n_max)
+    return out
+
+
+def subsets(rng: np.random.Generator, problems: int, n_max: int, n: int, repeats: int) -> np.ndarray:
+    """(problems, repeats, n) candidate indices: random n-subsets in random order."""
+    if not 1 <= n <= n_max:
+        raise ValueError(f"need 1 <= n <= n_max, got n={n}, n_max={n_max}")
+    return np.argsort(rng.random((problems, repeats, n_max)), axis=-1)[..., :n]
+
+
+def _take(values: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """values (P, n_max) gathered at idx (P, R, N) -> (P, R, N)."""
+    return np.take_along_axis(values[:, None, :], idx, axis=-1)
+
+
+def pick_best(scores: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """(P, R) candidate index with the highest score in each subset; NaN never wins unless all are NaN."""
+    sub = _take(np.where(np.isnan(scores), -np.inf, scores), idx)
+    pos = np.argmax(sub, axis=-1)
+    return np.take_along_axis(idx, pos[..., None], axis=-1)[..., 0]
+
+
+def pick_vote(clusters: np.ndarray, idx: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """(P, R) index of the first member of the winning answer cluster of each subset (-1: no answer).
+
+    ``clusters`` (P, n_max) holds cluster ids (-1: no answer); ``weights`` (P, n_max) are the vote
+    weights (None: one vote each; NaN counts 0). Vectorised per problem (memory R x N x clusters)."""
+    weights = np.ones(clusters.shape) if weights is None else np.nan_to_num(weights, nan=0.0)
+    return (
+        np.stack([_vote_one(c, w, i) for c, w, i in zip(clusters, weights, idx)])
+        if len(idx)
+        else np.zeros(idx.shape[:2], int)
+    )
+
+
+def _vote_one(clusters: np.ndarray, weights: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """``pick_vote`` for one problem: clusters, weights (n_max,), idx (R, N) -> (R,)."""
+    r, n = idx.shape
+    num_clusters = int(clusters.max()) + 1
+    if num_clusters <= 0:
+        return np.full(r, -1)
+    cl, w = clusters[idx], weights[idx]
+    onehot = (cl[..., None] == np.arange(num_clusters)) & (cl >= 0)[..., None]  # (R, N, C)
+    present = onehot.any(axis=1)
+    totals = np.where(present, (onehot * w[..., None]).sum(axis=1), -np.inf)
+    first = np.where(onehot, np.arange(n)[None, :, None], n).min(axis=1)  # first position of each cluster
+    # The highest total wins; among equal totals, the cluster that appears first.
+    tied = present & (totals == totals.max(axis=-1, keepdims=True))
+    winner_pos = np.where(tied, first, n).min(axis=-1)
+    chosen = idx[np.arange(r), np.minimum(winner_pos, n - 1)]
+    return np.where(present.any(axis=-1), chosen, -1)
+
+
+def picked_correct(correct: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+    """(P,) share of subsets whose pick is correct; a pick of -1 (nothing to pick) is wrong."""
+    hit = np.take_along_axis(correct, np.maximum(chosen, 0), axis=-1) & (chosen >= 0)
+    return hit.mean(axis=-1)
+
+
+def any_correct(correct: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """(P,) share of subsets holding at least one correct candidate (pass@N, the oracle)."""
+    return _take(correct, idx).any(axis=-1).mean(axis=-1)
+
+
+def bootstrap_ci(
+    per_problem: np.ndarray, rng: np.random.Generator, samples: int = 1000, level: float = 0.95
+) -> tuple[float, float]:
+    """Percentile interval of the mean of ``per_problem`` under resampling problems with replacement."""
+    values = np.asarray(per_problem, dtype=float)
+    if values.size == 0:
+        return float("nan"), float("nan")
+    means = values[rng.integers(0, values.size, size=(samples, values.size))].mean(axis=1)
+    alpha = (1.0 - level) / 2.0
+    low, high = np.quantile(means, [alpha, 1.0 - alpha])
+    return float(low), float(high)

@@ -1,0 +1,314 @@
+"""The PRM scoring API: ``load_prm(dir).score(problems, solutions) -> list[list[float]]``.
+
+Every adapter turns a public PRM convention into one probability of correctness per step. Adapters
+register in ``ADAPTERS`` and share one pipeline: encode each solution with the step-encoding
+contract (``prmkit.data.encoding``), sort by length, pack batches under ``batch_size`` sequences and
+``max_tokens`` padded tokens, run one forward pass per batch and read every step's score at its
+step-end position. Steps cut off by ``max_length`` get NaN.
+
+Format detection (``format="auto"``): ``prmkit_prm.json`` names the format; otherwise
+``config.json`` decides: ``*ForProcessRewardModel`` -> qwen-prm, ``*ForTokenClassification`` ->
+prmkit (with TRL's step format), ``*ForSequenceClassification`` -> sequence-classification,
+``v_head.*`` weights -> value-head, any other causal LM -> math-shepherd. Models load from local
+folders, from safetensors weights only, and never with ``trust_remote_code``.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import json
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+
+from prmkit.data.encoding import EncodedSteps, StepBatch, StepFormat, collate, encode_steps
+from prmkit.data.records import Problem, Solution
+from prmkit.errors import ConfigError, PrmkitError
+from prmkit.registry import Registry
+from prmkit.score.contract import PRMContract
+
+
+@dataclass
+class PRMConfig:
+    """Which PRM to load and how to run it."""
+
+    prm: str = field(default="", metadata={"help": "PRM folder (a local Hugging Face model directory)"})
+    format: str = field(
+        default="auto",
+        metadata={
+            "help": "adapter: auto (detect from the folder), prmkit, math-shepherd, qwen-prm, value-head or sequence-classification"
+        },
+    )
+    device: str = field(
+        default="auto", metadata={"help": "auto (cuda when available), cpu, cuda, cuda:1, ..."}
+    )
+    dtype: str = field(
+        default="auto",
+        metadata={"help": "auto (bfloat16 on cuda, float32 on cpu), float32, bfloat16 or float16"},
+    )
+    batch_size: int = field(default=16, metadata={"help": "most sequences per forward pass"})
+    max_tokens: int = field(default=16384, metadata={"help": "most padded tokens per forward pass"})
+    max_length: int | None = field(
+        default=None,
+        metadata={"help": "token limit per sequence (later steps score NaN); default: the contract's"},
+    )
+    separator: str | None = field(
+        default=None,
+        metadata={"help": "step separator; default: the folder's prmkit_prm.json, else the format's own"},
+    )
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1 or self.max_tokens < 1:
+            raise ValueError("batch_size and max_tokens must be positive")
+
+
+ProblemLike = str | Problem
+StepsLike = Sequence[str] | Solution
+
+
+def questions_and_steps(
+    problems: Sequence[ProblemLike], solutions: Sequence[StepsLike]
+) -> tuple[list[str], list[list[str]]]:
+    if len(problems) != len(solutions):
+        raise ValueError(f"{len(problems)} problems for {len(solutions)} solutions")
+    questions = [p.question if isinstance(p, Problem) else p for p in problems]
+    steps = [list(s.steps) if isinstance(s, Solution) else list(s) for s in solutions]
+    for i, solution in enumerate(steps):
+        if not solution:
+            raise ValueError(f"solution {i} has no steps")
+    return questions, steps
+
+
+def length_batches(lengths: Sequence[int], batch_size: int, max_tokens: int) -> list[list[int]]:
+    """Indices grouped longest first, each group under ``batch_size`` rows and ``max_tokens`` padded tokens.
+
+    A single sequence longer than ``max_tokens`` still gets a batch of its own.
+    """
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    batches: list[list[int]] = []
+    for i in order:
+        current = batches[-1] if batches else None
+        if current and len(current) < batch_size and (len(current) + 1) * lengths[current[0]] <= max_tokens:
+            current.append(i)
+        else:
+            batches.append([i])
+    return batches
+
+
+def gather_steps(values: torch.Tensor, step_index: torch.Tensor) -> torch.Tensor:
+    """``values[b, step_index[b, s]]`` for a (batch, length, ...) tensor; rows of -1 read position 0."""
+    index = step_index.clamp(min=0).to(values.device)
+    if values.dim() == 2:
+        return torch.gather(values, 1, index)
+    expanded = index.unsqueeze(-1).expand(*index.shape, values.shape[-1])
+    return torch.gather(values, 1, expanded)
+
+
+class PRM(abc.ABC):
+    """A process reward model: one probability of correctness per step.
+
+    Subclasses implement ``from_folder`` and ``step_probabilities``; override ``encode`` when the
+    score is read somewhere other than the separator's last token.
+    """
+
+    format: ClassVar[str]
+
+    def __init__(self, model: Any, tokenizer: Any, step_format: StepFormat, cfg: PRMConfig) -> None:
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.step_format = step_format
+        self.cfg = cfg
+        self.device = next(model.parameters()).device
+        pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+        self.pad_token_id = 0 if pad is None else pad
+
+    @classmethod
+    @abc.abstractmethod
+    def from_folder(cls, folder: Path, cfg: PRMConfig, contract: PRMContract | None) -> PRM:
+        """Load the model, tokenizer and step format from a local folder."""
+
+    @abc.abstractmethod
+    def step_probabilities(self, batch: StepBatch) -> torch.Tensor:
+        """P(correct) at each ``batch.step_index`` position: a (batch, max_steps) float tensor."""
+
+    def encode(self, question: str, steps: list[str]) -> EncodedSteps:
+        """Token ids and the position where each step's score is read."""
+        return encode_steps(self.tokenizer, question, steps, self.step_format)
+
+    def score(self, problems: Sequence[ProblemLike], solutions: Sequence[StepsLike]) -> list[list[float]]:
+        """One probability of correctness per step of each solution, all steps in one forward pass."""
+        questions, steps = questions_and_steps(problems, solutions)
+        encoded = [self.encode(q, s) for q, s in zip(questions, steps)]
+        return self.score_encoded(encoded, [len(s) for s in steps])
+
+    @torch.inference_mode()
+    def score_encoded(self, encoded: Sequence[EncodedSteps], num_steps: Sequence[int]) -> list[list[float]]:
+        """Score pre-encoded sequences; steps beyond ``encoded[i].num_steps`` get NaN."""
+        out = [[math.nan] * n for n in num_steps]
+        for rows in length_batches([len(e) for e in encoded], self.cfg.batch_size, self.cfg.max_tokens):
+            batch = collate([encoded[i] for i in rows], self.pad_token_id)
+            probs = self.step_probabilities(self.to_device(batch)).float().cpu().tolist()
+            for row, i in enumerate(rows):
+                kept = encoded[i].num_steps
+                out[i][:kept] = probs[row][:kept]
+        return out
+
+    def to_device(self, batch: StepBatch) -> StepBatch:
+        return StepBatch(
+            input_ids=batch.input_ids.to(self.device),
+            attention_mask=batch.attention_mask.to(self.device),
+            step_index=batch.step_index.to(self.device),
+        )
+
+    def describe(self) -> dict[str, Any]:
+        """What a server or a results file should record about this PRM."""
+        return {"format": self.format, "path": self.cfg.prm, "step_format": self.step_format.to_dict()}
+
+
+ADAPTERS: Registry[type[PRM]] = Registry("PRM format")
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise PrmkitError(f"{path}: cannot read JSON: {exc}") from None
+
+
+def safetensors_keys(folder: Path) -> list[str]:
+    """Every tensor name in the folder's safetensors weights (single file or sharded)."""
+    index = folder / "model.safetensors.index.json"
+    if index.is_file():
+        return list(read_json(index).get("weight_map", {}))
+    single = folder / "model.safetensors"
+    if not single.is_file():
+        return []
+    from safetensors import safe_open
+
+    with safe_open(str(single), framework="pt") as fh:
+        return list(fh.keys())
+
+
+def read_tensors(folder: Path, prefix: str) -> dict[str, torch.Tensor]:
+    """The tensors whose names start with ``prefix`` (prefix removed), from safetensors files only."""
+    from safetensors import safe_open
+
+    index = folder / "model.safetensors.index.json"
+    if index.is_file():
+        weight_map = read_json(index).get("weight_map", {})
+        files = sorted({f for k, f in weight_map.items() if k.startswith(prefix)})
+    else:
+        files = ["model.safetensors"] if (folder / "model.safetensors").is_file() else []
+    out = {}
+    for name in files:
+        with safe_open(str(folder / name), framework="pt") as fh:
+            names = [k for k in fh.keys() if k.startswith(prefix)]  # noqa: SIM118 (safe_open is not iterable)
+            out.update({k[len(prefix) :]: fh.get_tensor(k) for k in names})
+    if not out:
+        raise PrmkitError(
+            f"{folder}: no safetensors weights named {prefix}* (prmkit loads heads from safetensors only)"
+        )
+    return out
+
+
+def detect_format(folder: str | Path) -> str:
+    """The adapter name for a PRM folder (see the module docstring for the rules)."""
+    folder = Path(folder)
+    contract = PRMContract.load(folder)
+    if contract is not None:
+        return contract.format
+    config_path = folder / "config.json"
+    if not config_path.is_file():
+        raise PrmkitError(f"{folder}: no config.json, so not a Hugging Face model folder")
+    architectures = read_json(config_path).get("architectures") or []
+    for suffix, name in (
+        ("ForProcessRewardModel", "qwen-prm"),
+        ("ForTokenClassification", "prmkit"),
+        ("ForSequenceClassification", "sequence-classification"),
+    ):
+        if any(a.endswith(suffix) for a in architectures):
+            return name
+    if any(k.startswith("v_head.") for k in safetensors_keys(folder)):
+        return "value-head"
+    if any(a.endswith("ForCausalLM") for a in architectures):
+        return "math-shepherd"
+    raise PrmkitError(
+        f"{folder}: cannot tell the PRM format from architectures {architectures}; pass --format"
+    )
+
+
+def load_prm(cfg: PRMConfig | str | Path, **overrides: Any) -> PRM:
+    """Load a PRM from a local folder: ``load_prm("runs/prm")`` or ``load_prm(PRMConfig(prm=..., format=...))``."""
+    import prmkit.score.adapters  # noqa: F401  (registers the built-in adapters)
+
+    if not isinstance(cfg, PRMConfig):
+        cfg = PRMConfig(prm=str(cfg), **overrides)
+    elif overrides:
+        cfg = PRMConfig(**{**cfg.__dict__, **overrides})
+    if not cfg.prm:
+        raise ConfigError("no PRM given: pass --prm DIR")
+    folder = Path(cfg.prm)
+    if not folder.is_dir():
+        raise PrmkitError(f"{folder}: PRM folder not found")
+    name = detect_format(folder) if cfg.format == "auto" else cfg.format
+    return ADAPTERS.get(name).from_folder(folder, cfg, PRMContract.load(folder))
+
+
+def load_options(cfg: PRMConfig) -> tuple[torch.device, torch.dtype]:
+    """Device and dtype for ``from_pretrained``."""
+    from prmkit.generation.hf import resolve_device, resolve_dtype
+
+    device = resolve_device(cfg.device)
+    return device, resolve_dtype(cfg.dtype, device)
+
+
+@contextlib.contextmanager
+def quiet_transformers() -> Iterator[None]:
+    """Silence transformers' load reports and progress bars: adapters load backbones without their
+    heads on purpose, so "unexpected keys" there are expected, not news."""
+    from transformers.utils import logging as hf_logging
+
+    level, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(level)
+        if bars:
+            hf_logging.enable_progress_bar()
+
+
+def from_pretrained(auto_cls: Any, folder: Path, **kwargs: Any) -> Any:
+    """``auto_cls.from_pretrained`` from safetensors, never running code shipped with the model."""
+    try:
+        with quiet_transformers():
+            return auto_cls.from_pretrained(str(folder), trust_remote_code=False, **kwargs)
+    except (OSError, ValueError, KeyError) as exc:
+        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise PrmkitError(f"{folder}: cannot load with {auto_cls.__name__}: {first_line}") from None
+
+
+def load_model(auto_cls: Any, folder: Path, cfg: PRMConfig, **kwargs: Any) -> Any:
+    """A model from safetensors weights on the configured device and dtype."""
+    device, dtype = load_options(cfg)
+    return from_pretrained(auto_cls, folder, dtype=dtype, use_safetensors=True, **kwargs).to(device)
+
+
+def load_tokenizer(folder: Path) -> Any:
+    from transformers import AutoTokenizer
+
+    return from_pretrained(AutoTokenizer, folder)
+
+
+def resolve_step_format(folder_format: StepFormat, cfg: PRMConfig) -> StepFormat:
+    """The folder's (or the format's default) step format with the config's overrides applied."""
+    overrides = {"max_length": cfg.max_length, "separator": cfg.separator}
+    return StepFormat.from_dict(
+        {**folder_format.to_dict(), **{k: v for k, v in overrides.items() if v is not None}}
+    )

@@ -1,0 +1,118 @@
+"""``prmkit score``: step scores for every solution in a file, written as JSONL.
+
+Input: any file ``prmkit.data.formats`` reads into solutions with their problems (prmkit JSONL of
+``LabeledSolution`` records by default; ``Solution`` records need ``--problems``). Output, one line
+per solution: ``solution_id``, ``problem_id``, ``step_scores`` (null where a step did not fit the
+model), ``score`` (aggregated) and ``aggregation``. When the input carries step labels, the step-level
+F1 against them is returned too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.progress import Progress
+
+from prmkit.data.jsonl import write_jsonl
+from prmkit.data.records import LabeledSolution, Problem, Record, Solution
+from prmkit.errors import ConfigError, DataError
+from prmkit.score.aggregate import AGGREGATIONS, aggregate, nan_to_none
+from prmkit.score.prm import PRM, PRMConfig, load_prm
+
+
+@dataclass
+class ScoreConfig(PRMConfig):
+    """Score every solution of a file with a PRM."""
+
+    input: str = field(default="", metadata={"help": "solutions to score"})
+    input_format: str = field(
+        default="jsonl", metadata={"help": "format of the input (any prmkit data format with solutions)"}
+    )
+    problems: str | None = field(
+        default=None,
+        metadata={"help": "problems file (prmkit JSONL) when the input holds bare Solution records"},
+    )
+    output: str = field(default="scores.jsonl", metadata={"help": "where the step scores go (JSONL)"})
+    aggregation: str = field(
+        default="min", metadata={"help": "step aggregation: min, product, last, mean, geometric_mean"}
+    )
+    chunk_size: int = field(
+        default=256, metadata={"help": "solutions per scoring call (progress granularity)"}
+    )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.aggregation not in AGGREGATIONS:
+            raise ValueError(
+                f"unknown aggregation {self.aggregation!r}; known: {', '.join(AGGREGATIONS.names())}"
+            )
+
+
+def pair_with_problems(records: Sequence[Record], problems: Sequence[Problem] = ()) -> list[LabeledSolution]:
+    """Every solution in ``records`` with its problem (inline, or looked up in ``problems`` by id)."""
+    by_id = {p.id: p for p in problems}
+    out = []
+    for index, rec in enumerate(records, start=1):
+        if isinstance(rec, LabeledSolution):
+            out.append(rec)
+        elif isinstance(rec, Solution):
+            if rec.problem_id not in by_id:
+                raise DataError(
+                    f"no problem {rec.problem_id!r} (pass --problems FILE)", line=index, field="problem_id"
+                )
+            out.append(LabeledSolution(problem=by_id[rec.problem_id], solution=rec))
+    if not out:
+        raise DataError("no solutions to score in the input")
+    return out
+
+
+def score_solutions(
+    prm: PRM, examples: Sequence[LabeledSolution], chunk_size: int = 256
+) -> list[list[float]]:
+    """``prm.score`` over all examples, in chunks, with a progress bar."""
+    scores: list[list[float]] = []
+    with Progress(transient=True) as progress:
+        task = progress.add_task("scoring", total=len(examples))
+        for start in range(0, len(examples), chunk_size):
+            chunk = examples[start : start + chunk_size]
+            scores.extend(prm.score([e.problem for e in chunk], [e.solution for e in chunk]))
+            progress.advance(task, len(chunk))
+    return scores
+
+
+def score_rows(
+    examples: Sequence[LabeledSolution], scores: Sequence[list[float]], aggregation: str
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "solution_id": e.solution.id,
+            "problem_id": e.problem.id,
+            "step_scores": [nan_to_none(s) for s in row],
+            "score": nan_to_none(aggregate(row, aggregation)),
+            "aggregation": aggregation,
+        }
+        for e, row in zip(examples, scores)
+    ]
+
+
+def score_file(cfg: ScoreConfig) -> dict[str, Any]:
+    """Score ``cfg.input`` into ``cfg.output``; return a summary (with step F1 when labels exist)."""
+    from prmkit.data.formats import load_dataset_records
+    from prmkit.data.jsonl import read_records
+    from prmkit.train.prm_data import hard_targets
+    from prmkit.train.prm_metrics import solution_step_metrics
+
+    if not cfg.input:
+        raise ConfigError("no input given: pass --input FILE")
+    problems = read_records(cfg.problems, Problem) if cfg.problems else []
+    examples = pair_with_problems(load_dataset_records(cfg.input_format, path=cfg.input), problems)
+    prm = load_prm(cfg)
+    scores = score_solutions(prm, examples, cfg.chunk_size)
+    written = write_jsonl(cfg.output, score_rows(examples, scores, cfg.aggregation))
+    summary: dict[str, Any] = {"solutions": written, "output": cfg.output, "format": prm.format}
+    labelled = [(row, hard_targets(e.labels)) for row, e in zip(scores, examples) if e.labels is not None]
+    if labelled:
+        summary.update(solution_step_metrics([r for r, _ in labelled], [t for _, t in labelled]))
+    return summary

@@ -1,0 +1,306 @@
+"""The scoring server: ``prmkit serve --prm DIR``, a FastAPI app over one loaded PRM.
+
+Routes: ``POST /score`` (one problem with its steps, or a batch of ``items``), ``GET /health`` and the
+OpenAPI docs (``/docs``, ``/openapi.json``).
+
+- Validation: bad JSON or fields answer 422 with ``error`` naming the field (``body.steps.1: ...``).
+- Limits: a body over ``max_body_bytes`` answers 413 before it is parsed, and so does a request over
+  ``max_steps`` steps or ``max_solutions`` solutions.
+- Dynamic batching (``prmkit.score.batcher``): concurrent requests share forward passes; a full queue
+  answers 503 with ``Retry-After`` (backpressure instead of running out of memory).
+- Security: binds to 127.0.0.1 unless told otherwise; with a token (``--token`` or
+  ``$PRMKIT_SERVER_TOKEN``) every route but ``/health`` needs ``Authorization: Bearer <token>``.
+  Models load from safetensors, never with ``trust_remote_code``.
+- Shutdown (SIGINT/SIGTERM): uvicorn stops accepting connections, requests in flight finish, then
+  the batcher drains its queue before the process exits.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from prmkit.errors import ConfigError
+from prmkit.score.aggregate import AGGREGATIONS, aggregate, nan_to_none
+from prmkit.score.batcher import Batcher, Overloaded
+from prmkit.score.prm import PRM, PRMConfig, load_prm
+
+TOKEN_ENV = "PRMKIT_SERVER_TOKEN"
+OPEN_PATHS = frozenset({"/health"})
+
+
+@dataclass
+class ServeConfig(PRMConfig):
+    """The scoring server (see ``prmkit.score.server``)."""
+
+    host: str = field(
+        default="127.0.0.1", metadata={"help": "interface to bind; anything but loopback exposes the server"}
+    )
+    port: int = field(default=8000, metadata={"help": "TCP port"})
+    token: str | None = field(
+        default=None,
+        metadata={"help": f"bearer token required on every route but /health (default: ${TOKEN_ENV})"},
+    )
+    aggregation: str = field(
+        default="min", metadata={"help": "default step aggregation: min, product, last, mean, geometric_mean"}
+    )
+    batching: bool = field(
+        default=True, metadata={"help": "batch concurrent requests into shared forward passes"}
+    )
+    max_batch_size: int = field(
+        default=32, metadata={"help": "most solutions gathered into one scoring call"}
+    )
+    max_wait_ms: float = field(
+        default=5.0, metadata={"help": "how long the first request waits for others to join its batch"}
+    )
+    max_queue: int = field(
+        default=256, metadata={"help": "requests waiting beyond this are refused with 503"}
+    )
+    max_body_bytes: int = field(
+        default=1_000_000, metadata={"help": "larger request bodies are refused with 413"}
+    )
+    max_steps: int = field(
+        default=512, metadata={"help": "most steps per request (all solutions together); more: 413"}
+    )
+    max_solutions: int = field(default=64, metadata={"help": "most solutions per request; more: 413"})
+    graceful_timeout: float = field(
+        default=30.0, metadata={"help": "seconds to finish requests in flight on shutdown"}
+    )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.aggregation not in AGGREGATIONS:
+            raise ValueError(
+                f"unknown aggregation {self.aggregation!r}; known: {', '.join(AGGREGATIONS.names())}"
+            )
+        if (
+            min(self.max_batch_size, self.max_queue, self.max_body_bytes, self.max_steps, self.max_solutions)
+            < 1
+        ):
+            raise ValueError(
+                "max_batch_size, max_queue, max_body_bytes, max_steps and max_solutions must be positive"
+            )
+
+    def resolved_token(self) -> str | None:
+        return self.token or os.environ.get(TOKEN_ENV) or None
+
+
+Step = Annotated[str, StringConstraints(min_length=1)]
+
+
+class ScoreItem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    problem: str = Field(min_length=1, description="the question")
+    steps: list[Step] = Field(min_length=1, description="the solution's steps, in order")
+
+
+class ScoreRequest(BaseModel):
+    """Either ``problem`` + ``steps`` or ``items`` (a batch of them)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    problem: str | None = Field(default=None, min_length=1, description="the question (single form)")
+    steps: list[Step] | None = Field(default=None, min_length=1, description="its steps (single form)")
+    items: list[ScoreItem] | None = Field(
+        default=None, min_length=1, description="several solutions (batch form)"
+    )
+    aggregation: str | None = Field(default=None, description="min, product, last, mean or geometric_mean")
+
+    @field_validator("aggregation")
+    @classmethod
+    def _known_aggregation(cls, value: str | None) -> str | None:
+        if value is not None and value not in AGGREGATIONS:
+            raise ValueError(f"unknown aggregation; known: {', '.join(AGGREGATIONS.names())}")
+        return value
+
+    @model_validator(mode="after")
+    def _one_form(self) -> ScoreRequest:
+        if self.items is not None:
+            if self.problem is not None or self.steps is not None:
+                raise ValueError("give either 'items' or 'problem' with 'steps', not both")
+        elif self.problem is None or self.steps is None:
+            raise ValueError(
+                f"field '{'steps' if self.steps is None else 'problem'}' is required (or give 'items')"
+            )
+        return self
+
+    def solutions(self) -> list[ScoreItem]:
+        if self.items is not None:
+            return self.items
+        assert self.problem is not None and self.steps is not None
+        return [ScoreItem(problem=self.problem, steps=self.steps)]
+
+
+class ScoreResult(BaseModel):
+    step_scores: list[float | None] = Field(
+        description="P(step is correct); null where the step did not fit the model"
+    )
+    score: float | None = Field(description="the step scores aggregated")
+
+
+class ScoreResponse(BaseModel):
+    aggregation: str
+    results: list[ScoreResult]
+
+
+def _error(status: int, message: str, **headers: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers=headers or None)
+
+
+class BearerAuth:
+    """Require ``Authorization: Bearer <token>`` on every HTTP route outside ``OPEN_PATHS``."""
+
+    def __init__(self, app: ASGIApp, token: str) -> None:
+        self.app = app
+        self.expected = f"Bearer {token}".encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] not in OPEN_PATHS:
+            given = dict(scope["headers"]).get(b"authorization", b"")
+            if not secrets.compare_digest(given, self.expected):
+                response = _error(401, "missing or wrong bearer token", **{"WWW-Authenticate": "Bearer"})
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+class BodyLimit:
+    """Refuse request bodies over ``max_bytes`` with 413, by header or while reading, before parsing."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        too_large = _error(413, f"request body over {self.max_bytes} bytes")
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await too_large(scope, receive, send)
+            return
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.max_bytes:
+                await too_large(scope, receive, send)
+                return
+            if not message.get("more_body", False):
+                break
+        body, replayed = b"".join(chunks), False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+def create_app(prm: PRM, cfg: ServeConfig) -> FastAPI:
+    """The FastAPI app serving ``prm`` (see the module docstring)."""
+    batcher_box: dict[str, Batcher] = {}
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        batcher = Batcher(prm.score, cfg.max_batch_size, cfg.max_wait_ms, cfg.max_queue, cfg.batching)
+        batcher.start()
+        batcher_box["batcher"] = batcher
+        yield
+        await batcher.stop(cfg.graceful_timeout)
+
+    app = FastAPI(title="prmkit PRM scoring server", version="1", lifespan=lifespan)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        first = errors[0] if errors else {"loc": ("body",), "msg": "invalid request"}
+        where = ".".join(str(p) for p in first["loc"])
+        message = str(first["msg"]).removeprefix("Value error, ")
+        detail = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in errors]
+        return JSONResponse({"error": f"{where}: {message}", "detail": detail}, status_code=422)
+
+    @app.get("/health")
+    async def health() -> dict[str, Any]:
+        batcher = batcher_box.get("batcher")
+        stats = batcher.stats.as_dict() if batcher else {}
+        return {
+            "status": "ok",
+            "format": prm.format,
+            "queue": batcher.queue.qsize() if batcher else 0,
+            **stats,
+        }
+
+    @app.post(
+        "/score",
+        response_model=ScoreResponse,
+        responses={
+            401: {"description": "bad token"},
+            413: {"description": "too large"},
+            503: {"description": "overloaded"},
+        },
+    )
+    async def score(request: ScoreRequest) -> Any:
+        items = request.solutions()
+        num_steps = sum(len(item.steps) for item in items)
+        if len(items) > cfg.max_solutions:
+            return _error(413, f"{len(items)} solutions in one request; the limit is {cfg.max_solutions}")
+        if num_steps > cfg.max_steps:
+            return _error(413, f"{num_steps} steps in one request; the limit is {cfg.max_steps}")
+        try:
+            scores = await batcher_box["batcher"].submit([i.problem for i in items], [i.steps for i in items])
+        except Overloaded:
+            return _error(503, "the scoring queue is full; retry later", **{"Retry-After": "1"})
+        name = request.aggregation or cfg.aggregation
+        results = [
+            ScoreResult(step_scores=[nan_to_none(s) for s in row], score=nan_to_none(aggregate(row, name)))
+            for row in scores
+        ]
+        return ScoreResponse(aggregation=name, results=results)
+
+    app.add_middleware(BodyLimit, max_bytes=cfg.max_body_bytes)
+    token = cfg.resolved_token()
+    if token:
+        app.add_middleware(BearerAuth, token=token)
+    return app
+
+
+def serve(cfg: ServeConfig) -> None:
+    """Load the PRM and run the server until SIGINT/SIGTERM."""
+    import uvicorn
+
+    if cfg.host not in ("127.0.0.1", "localhost", "::1") and not cfg.resolved_token():
+        print(
+            f"warning: serving on {cfg.host} without a token: anyone who reaches it can use it",
+            file=sys.stderr,
+        )
+    if not cfg.prm:
+        raise ConfigError("no PRM given: pass --prm DIR")
+    prm = load_prm(cfg)
+    app = create_app(prm, cfg)
+    uvicorn.run(
+        app,
+        host=cfg.host,
+        port=cfg.port,
+        timeout_graceful_shutdown=int(cfg.graceful_timeout),
+        log_level="info",
+    )

@@ -1,0 +1,170 @@
+"""What every verification method shares: its config, its result, its signature and its registry.
+
+A method is one function registered in ``SEARCHES`` with the signature
+
+    method(problems, cfg, backend, prm) -> list[SearchResult]
+
+(``prm`` may be None for methods that need no verifier, such as majority voting). Adding a method
+means adding a module with one registered function, never editing a dispatcher::
+
+    results = search(problems, SearchConfig(method="beam", aggregation="product"), backend, prm)
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from prmkit.data.prompts import DEFAULT_PROMPT, render_prompt, solution_from_text
+from prmkit.data.records import Problem, Solution
+from prmkit.data.steps import StepStyle
+from prmkit.errors import ConfigError
+from prmkit.registry import Registry
+
+if TYPE_CHECKING:
+    from prmkit.generation.base import GenerationBackend
+    from prmkit.score.prm import PRM
+
+_BUILTIN_MODULES = ("prmkit.search.bon", "prmkit.search.vote", "prmkit.search.beam")
+
+
+@dataclass
+class SearchConfig:
+    """How a verification method samples and picks.
+
+    Sampling: ``n``, ``temperature``, ``top_p``, ``max_new_tokens``, ``prompt_template``, ``seed``.
+    Verification: ``aggregation`` (how step scores become one solution score).
+    Beam search: ``beam_width``, ``expansions``, ``max_depth``, ``step_max_tokens``, ``incremental``.
+    """
+
+    method: str = field(
+        default="bon",
+        metadata={"help": "verification method: bon, majority, weighted_vote, beam (or 'module:function')"},
+    )
+    n: int = field(
+        default=8, metadata={"help": "candidates sampled per problem (bon, majority, weighted_vote)"}
+    )
+    aggregation: str = field(
+        default="min", metadata={"help": "step-score aggregation: min, product, last, mean, geometric_mean"}
+    )
+    temperature: float = field(default=0.7, metadata={"help": "sampling temperature"})
+    top_p: float = field(default=1.0, metadata={"help": "nucleus sampling mass"})
+    max_new_tokens: int = field(default=512, metadata={"help": "most tokens per sampled solution"})
+    prompt_template: str = field(
+        default=DEFAULT_PROMPT, metadata={"help": "prompt format; {question} is replaced by the question"}
+    )
+    step_style: StepStyle = field(
+        default="paragraph", metadata={"help": "how generated text is split into steps"}
+    )
+    seed: int = field(
+        default=0, metadata={"help": "base seed; each problem derives its own from it and its id"}
+    )
+    beam_width: int = field(
+        default=4,
+        metadata={"help": "beam search: solutions kept after every step (and completed ones wanted)"},
+    )
+    expansions: int = field(default=4, metadata={"help": "beam search: next steps sampled per kept solution"})
+    max_depth: int = field(default=16, metadata={"help": "beam search: most steps per solution"})
+    step_max_tokens: int = field(default=128, metadata={"help": "beam search: most tokens per step"})
+    step_separator: str = field(
+        default="\n\n", metadata={"help": "beam search: text that ends a step (the generation stop string)"}
+    )
+    incremental: bool = field(
+        default=True,
+        metadata={
+            "help": "beam search: score each new step on the cached prefix (false: rescore the full prefix)"
+        },
+    )
+
+    def __post_init__(self) -> None:
+        from prmkit.score.aggregate import AGGREGATIONS
+
+        if self.aggregation not in AGGREGATIONS:
+            raise ValueError(
+                f"unknown aggregation {self.aggregation!r}; known: {', '.join(AGGREGATIONS.names())}"
+            )
+        for name in ("n", "max_new_tokens", "beam_width", "expansions", "max_depth", "step_max_tokens"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if not self.step_separator:
+            raise ValueError("step_separator must not be empty: beam search stops generation at it")
+
+
+@dataclass
+class SearchResult:
+    """The chosen solution of one problem, the candidates it was chosen from, and what it cost."""
+
+    problem_id: str
+    solution: Solution | None  # None when no candidate gave anything to choose
+    score: float  # the chosen solution's score (aggregated PRM score, or vote share)
+    candidates: list[Solution] = field(default_factory=list)
+    step_scores: list[list[float]] = field(default_factory=list)  # per candidate, when a PRM scored them
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+SearchFn = Callable[[Sequence[Problem], SearchConfig, "GenerationBackend", "PRM | None"], list[SearchResult]]
+SEARCHES: Registry[SearchFn] = Registry("search method")
+
+
+def search(
+    problems: Sequence[Problem], cfg: SearchConfig, backend: GenerationBackend, prm: PRM | None = None
+) -> list[SearchResult]:
+    """Run the method named by ``cfg.method`` on ``problems``."""
+    for module in _BUILTIN_MODULES:
+        importlib.import_module(module)
+    return SEARCHES.get(cfg.method)(problems, cfg, backend, prm)
+
+
+def require_prm(prm: PRM | None, method: str) -> PRM:
+    if prm is None:
+        raise ConfigError(f"search method {method!r} needs a PRM (pass --prm DIR)")
+    return prm
+
+
+def sample_candidates(
+    problems: Sequence[Problem], cfg: SearchConfig, backend: GenerationBackend
+) -> list[list[Solution]]:
+    """``cfg.n`` sampled solutions per problem; sample k of a problem has id ``{problem_id}-s{k}`` and
+    seed ``stable_seed(cfg.seed, problem_id) + k`` (as ``prmkit generate`` uses)."""
+    from prmkit.generation.base import sample_seed, stable_seed
+
+    seeds = [stable_seed(cfg.seed, p.id) for p in problems]
+    prompts = [render_prompt(p, cfg.prompt_template) for p in problems]
+    results = backend.generate(
+        prompts,
+        n=cfg.n,
+        max_new_tokens=cfg.max_new_tokens,
+        temperature=cfg.temperature,
+        top_p=cfg.top_p,
+        seed=seeds,
+    )
+    out = []
+    for problem, base, completions in zip(problems, seeds, results):
+        out.append(
+            [
+                solution_from_text(
+                    problem,
+                    c.text,
+                    f"{problem.id}-s{k}",
+                    cfg.step_style,
+                    {"seed": sample_seed(base, k), "temperature": cfg.temperature},
+                )
+                for k, c in enumerate(completions)
+            ]
+        )
+    return out
+
+
+def score_candidates(
+    prm: PRM, problems: Sequence[Problem], candidates: Sequence[Sequence[Solution]]
+) -> list[list[list[float]]]:
+    """Step scores of every candidate, all problems in one ``PRM.score`` call (it batches by length)."""
+    flat_problems = [p for p, sols in zip(problems, candidates) for _ in sols]
+    flat = prm.score(flat_problems, [s for sols in candidates for s in sols])
+    out, start = [], 0
+    for sols in candidates:
+        out.append(flat[start : start + len(sols)])
+        start += len(sols)
+    return out

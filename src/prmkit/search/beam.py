@@ -1,0 +1,167 @@
+"""Step-level beam search guided by a PRM (search-and-learn's beam search, with explicit sizes).
+
+Every problem starts from its prompt. At each depth, each kept partial solution ("beam") samples
+``expansions`` next steps (the root samples ``beam_width * expansions``, so every depth spends the same
+budget); generation stops at ``step_separator`` (``"\\n\\n"``), one call per depth for all beams of all
+problems, with any generation backend. Each new step is scored by a ``StepScorer`` (incrementally on
+the cached prefix by default) and the child's score is the ``aggregation`` of its step scores. A child
+whose step holds a final answer, ended the sequence (EOS, when the backend reports token ids), hit
+``step_max_tokens``, or reached ``max_depth`` is finished; identical next steps of one beam are
+scored once. Of all children of a problem, the best ``beam_width - completed`` are kept: the finished
+ones among them join the completed solutions (so a finished solution holds its slot), the others go
+on. A problem stops when ``beam_width`` solutions are complete or no beam is left; its answer is the
+completed solution with the highest aggregated score. With ``beam_width=1`` this is greedy step
+search (Lessons Table 8); with a beam as wide as the tree it is exhaustive.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from rich.progress import Progress
+
+from prmkit.data.prompts import render_prompt
+from prmkit.data.records import Problem, Solution
+from prmkit.generation.base import Completion, GenerationBackend, stable_seed
+from prmkit.grading import extract_answer
+from prmkit.score.aggregate import aggregate
+from prmkit.score.prm import PRM
+from prmkit.search.base import SEARCHES, SearchConfig, SearchResult, require_prm
+from prmkit.search.incremental import PrefixState, StepScorer, step_scorer
+
+
+@dataclass
+class _Beam:
+    state: PrefixState
+    score: float = math.nan
+    finish: str = ""  # why it completed: answer, eos, length, empty, depth
+
+
+@dataclass
+class _Problem:
+    problem: Problem
+    prompt: str
+    active: list[_Beam]
+    completed: list[_Beam] = field(default_factory=list)
+
+
+def _finish(completion: Completion, step: str, eos_ids: set[int]) -> str:
+    """Why a freshly generated step ends its solution ("" when the solution goes on)."""
+    if extract_answer(step) is not None:
+        return "answer"
+    if completion.token_ids and completion.token_ids[-1] in eos_ids:
+        return "eos"
+    if completion.finish_reason == "length":
+        return "length"
+    return ""
+
+
+def _expand(
+    node: _Problem,
+    beam: _Beam,
+    completions: list[Completion],
+    scorer: StepScorer,
+    cfg: SearchConfig,
+    eos_ids: set[int],
+) -> list[_Beam]:
+    """Score the distinct non-empty next steps of ``beam``; an empty step completes the beam itself."""
+    steps: dict[str, str] = {}
+    for completion in completions:
+        step = completion.text.strip()
+        if not step:
+            if beam.state.steps and not beam.finish:
+                beam.finish = "empty"
+                node.completed.append(beam)
+            continue
+        steps.setdefault(step, _finish(completion, step, eos_ids))
+    children = scorer.extend(beam.state, list(steps))
+    return [
+        _Beam(child, aggregate(child.scores, cfg.aggregation), why)
+        for child, why in zip(children, steps.values())
+    ]
+
+
+def _rank(beams: list[_Beam]) -> list[_Beam]:
+    return sorted(beams, key=lambda b: -math.inf if math.isnan(b.score) else b.score, reverse=True)
+
+
+def _step(
+    nodes: list[_Problem], depth: int, cfg: SearchConfig, backend: GenerationBackend, scorer: StepScorer
+) -> int:
+    """One depth of the search for every unfinished problem; returns the tokens generated."""
+    work = [(node, beam) for node in nodes for beam in node.active]
+    n = cfg.beam_width * cfg.expansions if depth == 0 else cfg.expansions
+    prompts = [node.prompt + "".join(s + cfg.step_separator for s in beam.state.steps) for node, beam in work]
+    seeds = [stable_seed(cfg.seed, node.problem.id, depth, j) for j, (node, _) in enumerate(work)]
+    sampling = {"temperature": cfg.temperature, "top_p": cfg.top_p, "stop": [cfg.step_separator]}
+    results = backend.generate(prompts, n=n, max_new_tokens=cfg.step_max_tokens, seed=seeds, **sampling)
+    eos_ids = set(getattr(backend, "eos_token_ids", ()) or ())
+    children: dict[int, list[_Beam]] = {id(node): [] for node in nodes}
+    for (node, beam), completions in zip(work, results):
+        children[id(node)].extend(_expand(node, beam, completions, scorer, cfg, eos_ids))
+    for node in nodes:
+        kids = children[id(node)]
+        if depth + 1 >= cfg.max_depth:
+            for kid in kids:
+                kid.finish = kid.finish or "depth"
+        kept = _rank(kids)[: max(cfg.beam_width - len(node.completed), 0)]
+        node.completed.extend(k for k in kept if k.finish)
+        node.active = [k for k in kept if not k.finish]
+    return sum(c.num_tokens for completions in results for c in completions)
+
+
+def _result(node: _Problem, stats: dict[str, object]) -> SearchResult:
+    ranked = _rank(node.completed)
+    solutions = [
+        Solution(
+            id=f"{node.problem.id}-beam{i}",
+            problem_id=node.problem.id,
+            steps=list(b.state.steps),
+            final_answer=extract_answer("\n\n".join(b.state.steps)),
+            generator={"method": "beam", "finish": b.finish},
+        )
+        for i, b in enumerate(ranked)
+    ]
+    return SearchResult(
+        problem_id=node.problem.id,
+        solution=solutions[0] if solutions else None,
+        score=ranked[0].score if ranked else math.nan,
+        candidates=solutions,
+        step_scores=[list(b.state.scores) for b in ranked],
+        stats=dict(stats),
+    )
+
+
+@SEARCHES.register("beam")
+def beam_search(
+    problems: Sequence[Problem], cfg: SearchConfig, backend: GenerationBackend, prm: PRM | None = None
+) -> list[SearchResult]:
+    """PRM-guided step-level beam search (see the module docstring)."""
+    scorer = step_scorer(require_prm(prm, cfg.method), cfg.incremental)
+    nodes = [
+        _Problem(p, render_prompt(p, cfg.prompt_template), [_Beam(scorer.start(p.question))])
+        for p in problems
+    ]
+    generated = 0
+    depth = 0
+    with Progress(transient=True) as progress:
+        task = progress.add_task("beam search", total=cfg.max_depth)
+        while depth < cfg.max_depth:
+            live = [node for node in nodes if node.active]
+            if not live:
+                break
+            generated += _step(live, depth, cfg, backend, scorer)
+            depth += 1
+            progress.advance(task)
+    stats = {  # for the whole call, all problems together
+        "scoring": scorer.mode,
+        "prm_forward_passes": scorer.forward_passes,
+        "prm_tokens": scorer.tokens,
+        "prm_seconds": scorer.seconds,
+        "generated_tokens": generated,
+        "depth": depth,
+        "aggregation": cfg.aggregation,
+    }
+    return [_result(node, stats) for node in nodes]

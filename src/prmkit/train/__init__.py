@@ -1,0 +1,1 @@
+"""Training: the synthetic policy (PRM training lands here later)."""

@@ -1,0 +1,243 @@
+"""Supervised training of a tiny Llama policy on the arithmetic world, from scratch.
+
+Every step draws fresh problems (problem stream ``train-{seed}``, so no id collides with the integer
+seeds of ``prmkit synthetic make``), writes their correct solutions, and puts one injected mistake
+into a share of them. The text is ``render_prompt(problem) + solution + EOS``; the loss covers the
+solution and EOS only. The result is a plain Hugging Face directory (model, tokenizer, generation
+config) plus ``world.json`` (the world it was trained on), ``train_config.yaml`` and
+``train_metrics.json``; it loads with ``AutoModelForCausalLM`` / ``AutoTokenizer`` without prmkit.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from prmkit.config import from_dict, save_config
+from prmkit.data.prompts import render_prompt
+from prmkit.data.records import Problem
+from prmkit.errors import ConfigError
+from prmkit.generation.hf import resolve_device
+from prmkit.synthetic.mistakes import DEFAULT_KINDS, MISTAKES, inject_mistake
+from prmkit.synthetic.render import answer_text, solution_steps, solution_text, step_text
+from prmkit.synthetic.world import Chain, WorldConfig, make_problems
+
+WORLD_FILE = "world.json"
+IGNORE_INDEX = -100
+
+
+@dataclass
+class PolicyTrainConfig:
+    """Training a tiny policy from scratch.
+
+    Parameters that control the data: ``world``, ``mistake_rate``, ``mistake_kinds``.
+    Parameters that control the model: ``hidden_size``, ``num_layers``, ``num_heads``, ``intermediate_size``,
+    ``max_length``. Parameters that control optimisation: ``steps``, ``batch_size``, ``lr``,
+    ``warmup_steps``, ``weight_decay``, ``seed``.
+    """
+
+    world: WorldConfig = field(default_factory=WorldConfig, metadata={"help": "the arithmetic world to train on"})
+    mistake_rate: float = field(default=0.25, metadata={"help": "share of training solutions with one injected mistake"})
+    mistake_kinds: list[str] = field(
+        default_factory=lambda: list(DEFAULT_KINDS), metadata={"help": "kinds of injected mistakes (slip, carry, skip)"}
+    )
+    steps: int = field(default=500, metadata={"help": "optimizer steps (the training length is fixed in steps, not time)"})
+    batch_size: int = field(default=64, metadata={"help": "problems per step (each drawn fresh)"})
+    lr: float = field(default=3e-3, metadata={"help": "peak AdamW learning rate"})
+    warmup_steps: int = field(default=30, metadata={"help": "linear warm-up steps before the cosine decay"})
+    weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay"})
+    hidden_size: int = field(default=128, metadata={"help": "model width"})
+    num_layers: int = field(default=2, metadata={"help": "transformer layers"})
+    num_heads: int = field(default=4, metadata={"help": "attention heads"})
+    intermediate_size: int = field(default=512, metadata={"help": "MLP width"})
+    max_length: int = field(default=256, metadata={"help": "longest sequence the model accepts; training packs sequences into rows this long"})
+    seed: int = field(default=0, metadata={"help": "seed for the model init and the training problems"})
+    device: str = field(default="auto", metadata={"help": "auto (cuda when available), cpu, cuda, cuda:1, ..."})
+    threads: int = field(default=0, metadata={"help": "torch CPU threads (0: leave torch's setting)"})
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.mistake_rate <= 1.0:
+            raise ValueError(f"mistake_rate must lie in [0, 1], got {self.mistake_rate}")
+        unknown = [k for k in self.mistake_kinds if k not in MISTAKES]
+        if unknown or not self.mistake_kinds:
+            raise ValueError(f"mistake_kinds {self.mistake_kinds}: use some of {', '.join(MISTAKES.names())}")
+        for name in ("steps", "batch_size", "hidden_size", "num_layers", "num_heads", "intermediate_size", "max_length"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.hidden_size % self.num_heads:
+            raise ValueError(f"hidden_size {self.hidden_size} must be a multiple of num_heads {self.num_heads}")
+        if not 0 <= self.warmup_steps < self.steps:
+            raise ValueError(f"warmup_steps must lie in [0, steps), got {self.warmup_steps}")
+
+
+@dataclass
+class PolicyTrainResult:
+    output_dir: Path
+    losses: list[float]  # training loss of every step
+    seconds: float
+    num_parameters: int
+
+
+def training_texts(problems: list[Problem], rng: random.Random, mistake_rate: float, kinds: list[str]) -> list[tuple[str, str]]:
+    """(prompt, solution) pairs: correct solutions, with one injected mistake in a ``mistake_rate`` share."""
+    pairs = []
+    for problem in problems:
+        chain = Chain.from_problem(problem)
+        if rng.random() < mistake_rate:
+            steps = inject_mistake(chain, rng, kinds).steps
+        else:
+            steps = solution_steps(chain)
+        pairs.append((render_prompt(problem), solution_text(steps)))
+    return pairs
+
+
+def encode_batch(tokenizer, pairs: list[tuple[str, str]], max_length: int) -> dict[str, torch.Tensor]:
+    """Pack ``prompt + solution + EOS`` sequences into rows of at most ``max_length`` tokens.
+
+    Position ids restart at 0 for each sequence, which transformers reads as packed sequences when no
+    attention mask and no cache are given: attention stays inside each sequence, and no compute is
+    spent on padding between them. Labels cover the solution and EOS; everything else (prompt, the
+    right-padding of each row) is ``IGNORE_INDEX``.
+    """
+    prompts = tokenizer([p for p, _ in pairs])["input_ids"]
+    solutions = tokenizer([s for _, s in pairs], add_special_tokens=False)["input_ids"]
+    rows: list[tuple[list[int], list[int], list[int]]] = []  # (ids, positions, labels) per row
+    for prompt, solution in zip(prompts, solutions):
+        target = [*solution, tokenizer.eos_token_id]
+        if len(prompt) + len(target) > max_length:
+            raise ConfigError(f"a training sequence has {len(prompt) + len(target)} tokens > max_length {max_length}")
+        if not rows or len(rows[-1][0]) + len(prompt) + len(target) > max_length:
+            rows.append(([], [], []))
+        ids, positions, labels = rows[-1]
+        ids.extend(prompt + target)
+        positions.extend(range(len(prompt) + len(target)))
+        labels.extend([IGNORE_INDEX] * len(prompt) + target)
+    width = max(len(ids) for ids, _, _ in rows)
+    input_ids = torch.full((len(rows), width), tokenizer.pad_token_id, dtype=torch.long)
+    labels = torch.full_like(input_ids, IGNORE_INDEX)
+    position_ids = torch.zeros_like(input_ids)
+    for i, (ids, positions, row_labels) in enumerate(rows):
+        n, last = len(ids), positions[-1]
+        input_ids[i, :n] = torch.tensor(ids)
+        labels[i, :n] = torch.tensor(row_labels)
+        position_ids[i, :n] = torch.tensor(positions)
+        # the padding continues the last sequence's positions, so it never forms a sequence of its own
+        position_ids[i, n:] = torch.arange(last + 1, last + 1 + width - n)
+    return {"input_ids": input_ids, "position_ids": position_ids, "labels": labels}
+
+
+def build_model(cfg: PolicyTrainConfig, tokenizer):
+    """A freshly initialised ``LlamaForCausalLM`` (seeded) with a generation config for the world."""
+    from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(cfg.seed)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=cfg.hidden_size,
+        intermediate_size=cfg.intermediate_size,
+        num_hidden_layers=cfg.num_layers,
+        num_attention_heads=cfg.num_heads,
+        num_key_value_heads=cfg.num_heads,
+        max_position_embeddings=cfg.max_length,
+        tie_word_embeddings=True,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    model = LlamaForCausalLM(config)
+    model.generation_config = GenerationConfig(
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        max_new_tokens=max_new_tokens(cfg.world, tokenizer),
+    )
+    return model
+
+
+def max_new_tokens(world: WorldConfig, tokenizer) -> int:
+    """A generation budget: 1.5 times the tokens of the longest correct solution (every number at
+    ``max_value``), plus EOS."""
+    big = world.max_value
+    steps = [*(step_text(k + 1, big, "+", big, big) for k in range(world.max_ops)), answer_text(big)]
+    return int(1.5 * len(tokenizer(solution_text(steps), add_special_tokens=False)["input_ids"])) + 1
+
+
+def _progress(enabled: bool) -> Progress:
+    return Progress(
+        TextColumn("[bold]train policy"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("loss {task.fields[loss]:.3f}"),
+        TimeElapsedColumn(),
+        disable=not enabled,
+    )
+
+
+def train_policy(cfg: PolicyTrainConfig, output_dir: str | Path, progress: bool = True) -> PolicyTrainResult:
+    """Train the policy described by ``cfg`` and save it to ``output_dir``."""
+    from transformers import get_cosine_schedule_with_warmup
+
+    from prmkit.synthetic.tokenizer import build_tokenizer
+
+    output_dir = Path(output_dir)
+    previous_threads = torch.get_num_threads()
+    if cfg.threads > 0:
+        torch.set_num_threads(cfg.threads)
+    try:
+        device = resolve_device(cfg.device)
+        tokenizer = build_tokenizer()
+        model = build_model(cfg, tokenizer).to(device).train()
+        optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        schedule = get_cosine_schedule_with_warmup(optimizer, cfg.warmup_steps, cfg.steps)
+        rng = random.Random(f"prmkit-policy:{cfg.seed}")
+        losses: list[float] = []
+        start, start_cpu = time.perf_counter(), time.process_time()
+        with _progress(progress) as bar:
+            task = bar.add_task("train", total=cfg.steps, loss=math.nan)
+            for step in range(cfg.steps):
+                problems = make_problems(cfg.world, cfg.batch_size, seed=f"train-{cfg.seed}", start=step * cfg.batch_size)
+                pairs = training_texts(problems, rng, cfg.mistake_rate, cfg.mistake_kinds)
+                batch = {k: v.to(device) for k, v in encode_batch(tokenizer, pairs, cfg.max_length).items()}
+                loss = model(**batch, use_cache=False).loss
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                optimizer.step()
+                schedule.step()
+                optimizer.zero_grad(set_to_none=True)
+                losses.append(loss.item())
+                bar.update(task, advance=1, loss=sum(losses[-10:]) / len(losses[-10:]))
+        seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - start_cpu
+    finally:
+        torch.set_num_threads(previous_threads)
+
+    model.eval()
+    output_dir.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(output_dir)
+    tokenizer.save_pretrained(output_dir)
+    (output_dir / WORLD_FILE).write_text(json.dumps(cfg.world.to_dict(), indent=2) + "\n", encoding="utf-8")
+    save_config(cfg, output_dir / "train_config.yaml")
+    num_parameters = sum(p.numel() for p in model.parameters())
+    metrics = {
+        "steps": cfg.steps,
+        "seconds": round(seconds, 2),
+        "cpu_seconds": round(cpu_seconds, 2),  # differs from seconds when other processes share the cores
+        "num_parameters": num_parameters,
+        "losses": losses,
+    }
+    (output_dir / "train_metrics.json").write_text(json.dumps(metrics) + "\n", encoding="utf-8")
+    return PolicyTrainResult(output_dir=output_dir, losses=losses, seconds=seconds, num_parameters=num_parameters)
+
+
+def load_world(model_dir: str | Path) -> WorldConfig:
+    """The world a saved policy was trained on."""
+    path = Path(model_dir) / WORLD_FILE
+    if not path.exists():
+        raise ConfigError(f"{path}: not found; is {model_dir} a policy trained by `prmkit train policy`?")
+    return from_dict(WorldConfig, json.loads(path.read_text(encoding="utf-8")), str(path))

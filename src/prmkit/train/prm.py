@@ -1,0 +1,353 @@
+"""PRM and ORM training: a causal-LM backbone with a 2-logit token-classification head, trained only at
+the step ends the step-encoding contract places (``prmkit.data.encoding``).
+
+One loss covers both label kinds: the cross-entropy between the head's softmax and the target
+distribution ``[1 - y, y]``. For hard labels (y in {0, 1}) that is the usual cross-entropy; for soft
+labels it equals binary cross-entropy of ``sigmoid(logit_1 - logit_0)`` against the MC probability y.
+So a soft-trained PRM loads and scores exactly like a hard-trained one: P(correct) =
+``softmax(logits, -1)[..., 1]``.
+
+The output folder is a standard Hugging Face model (``AutoModelForTokenClassification``), with the
+tokenizer, ``prmkit_prm.json`` (the step contract), a model card (README.md), the resolved config,
+the final metrics, and ``checkpoints/`` for resuming.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+import torch.nn.functional as F
+
+from prmkit.config import save_config, to_dict
+from prmkit.data.encoding import StepFormat
+from prmkit.data.records import LabeledSolution
+from prmkit.errors import ConfigError, PrmkitError
+from prmkit.score.contract import PRMContract
+from prmkit.score.prm import quiet_transformers
+from prmkit.train.prm_card import write_model_card
+from prmkit.train.prm_data import IGNORE, build_dataset, split_by_problem, step_collator
+
+
+@dataclass
+class PRMTrainConfig:
+    """PRM / ORM training.
+
+    Data: ``data`` (+ ``data_format``) is read with ``prmkit.data.formats``; ``eval_data`` or, when
+    absent, ``eval_fraction`` of the training problems is held out for step F1.
+    """
+
+    data: str = field(default="", metadata={"help": "labelled training data file"})
+    data_format: str = field(
+        default="jsonl",
+        metadata={
+            "help": "format of the data files: jsonl (prmkit records), math-shepherd, prm800k, trl-stepwise, processbench, ..."
+        },
+    )
+    eval_data: str | None = field(
+        default=None,
+        metadata={
+            "help": "held-out labelled data in the same format (default: split off eval_fraction of the problems)"
+        },
+    )
+    eval_fraction: float = field(
+        default=0.1, metadata={"help": "share of problems held out when no eval_data is given"}
+    )
+    model: str = field(
+        default="", metadata={"help": "backbone: a local Hugging Face causal-LM folder or a .gguf file"}
+    )
+    output_dir: str = field(default="runs/prm", metadata={"help": "where the trained PRM is written"})
+    objective: Literal["prm", "orm"] = field(
+        default="prm",
+        metadata={"help": "prm: a label per step; orm: final-answer correctness on the last step only"},
+    )
+    labels: Literal["hard", "soft"] = field(
+        default="hard",
+        metadata={"help": "hard: cross-entropy on 0/1; soft: binary cross-entropy on MC probabilities"},
+    )
+    hard_threshold: float = field(
+        default=0.0,
+        metadata={
+            "help": "hard label from a soft one: correct iff soft > threshold (0: any rollout succeeded)"
+        },
+    )
+    drop_after_error: bool = field(
+        default=False, metadata={"help": "drop the steps after the first wrong one (Qwen's MC baseline)"}
+    )
+    step_format: StepFormat = field(
+        default_factory=StepFormat, metadata={"help": "the step-encoding contract, saved with the model"}
+    )
+    epochs: float = field(
+        default=1.0, metadata={"help": "passes over the training data (ignored when max_steps > 0)"}
+    )
+    max_steps: int = field(default=-1, metadata={"help": "optimizer steps (overrides epochs when > 0)"})
+    batch_size: int = field(default=8, metadata={"help": "solutions per device batch"})
+    grad_accum: int = field(default=1, metadata={"help": "gradient accumulation steps"})
+    lr: float = field(default=2e-5, metadata={"help": "peak learning rate"})
+    weight_decay: float = field(default=0.0, metadata={"help": "AdamW weight decay"})
+    warmup_steps: float = field(
+        default=0.05,
+        metadata={"help": "learning-rate warm-up: optimizer steps, or a share of all steps when below 1"},
+    )
+    scheduler: str = field(
+        default="cosine", metadata={"help": "learning-rate schedule: cosine, linear, constant, ..."}
+    )
+    eval_steps: int = field(
+        default=100,
+        metadata={"help": "evaluate held-out step F1 every N optimizer steps (0: only at the end)"},
+    )
+    save_steps: int = field(default=100, metadata={"help": "write a checkpoint every N optimizer steps"})
+    save_total_limit: int = field(default=2, metadata={"help": "checkpoints kept"})
+    logging_steps: int = field(default=10, metadata={"help": "log every N optimizer steps"})
+    resume: bool = field(
+        default=True, metadata={"help": "resume from the latest checkpoint in output_dir/checkpoints"}
+    )
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = field(
+        default="auto", metadata={"help": "auto: bf16 (else fp16) on cuda, fp32 on cpu"}
+    )
+    device: Literal["auto", "cpu", "cuda"] = field(default="auto", metadata={"help": "where to train"})
+    gradient_checkpointing: bool = field(default=False, metadata={"help": "trade compute for memory"})
+    lora: bool = field(
+        default=False,
+        metadata={"help": "train LoRA adapters (peft) plus the head; merged into the saved model"},
+    )
+    lora_r: int = field(default=16, metadata={"help": "LoRA rank"})
+    lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha"})
+    lora_dropout: float = field(default=0.05, metadata={"help": "LoRA dropout"})
+    lora_target_modules: list[str] = field(
+        default_factory=lambda: ["all-linear"], metadata={"help": "modules to adapt"}
+    )
+    seed: int = field(
+        default=0, metadata={"help": "seed for data order, the eval split and the head's initialisation"}
+    )
+
+    def __post_init__(self) -> None:
+        if self.objective == "orm" and self.labels == "soft":
+            raise ValueError(
+                "an ORM learns final-answer correctness; --labels soft does not apply (use --labels hard)"
+            )
+        if not 0.0 <= self.eval_fraction < 1.0:
+            raise ValueError(f"eval_fraction must lie in [0, 1), got {self.eval_fraction}")
+        if self.batch_size < 1 or self.grad_accum < 1:
+            raise ValueError("batch_size and grad_accum must be at least 1")
+
+
+@dataclass
+class ORMTrainConfig(PRMTrainConfig):
+    """ORM baseline: the same backbone and head, trained on final-answer correctness at the last step."""
+
+    objective: Literal["prm", "orm"] = field(
+        default="orm",
+        metadata={"help": "prm: a label per step; orm: final-answer correctness on the last step only"},
+    )
+    output_dir: str = field(default="runs/orm", metadata={"help": "where the trained ORM is written"})
+
+
+def step_loss(logits: torch.Tensor, labels: torch.Tensor, num_items_in_batch: Any = None) -> torch.Tensor:
+    """Cross-entropy against ``[1 - y, y]`` at labelled positions (see the module docstring).
+
+    Summed and divided by ``num_items_in_batch`` (labelled steps in the whole accumulated batch) when
+    the Trainer gives it, else averaged over this batch's labelled steps.
+    """
+    mask = labels != IGNORE
+    target = labels[mask].float()
+    log_p = F.log_softmax(logits[mask].float(), dim=-1)
+    loss = -(target * log_p[:, 1] + (1.0 - target) * log_p[:, 0]).sum()
+    denom = num_items_in_batch if num_items_in_batch is not None else mask.sum().clamp(min=1)
+    return loss / denom
+
+
+def _trainer_loss(outputs: Any, labels: torch.Tensor, num_items_in_batch: Any = None) -> torch.Tensor:
+    return step_loss(outputs["logits"], labels.to(outputs["logits"].device), num_items_in_batch)
+
+
+def _precision_flags(cfg: PRMTrainConfig, use_cuda: bool) -> dict[str, bool]:
+    precision = cfg.precision
+    if precision == "auto":
+        precision = ("bf16" if torch.cuda.is_bf16_supported() else "fp16") if use_cuda else "fp32"
+    if precision != "fp32" and not use_cuda:
+        raise ConfigError(f"precision {precision} needs a GPU; use fp32 on cpu")
+    return {"bf16": precision == "bf16", "fp16": precision == "fp16"}
+
+
+def load_backbone(cfg: PRMTrainConfig) -> tuple[Any, Any]:
+    """The backbone with a fresh 2-label head, and its tokenizer (with a padding token)."""
+    from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+    from prmkit.generation.base import resolve_model_path
+
+    if not cfg.model:
+        raise ConfigError("no backbone given: pass --model DIR (a causal-LM folder or .gguf file)")
+    folder, gguf_file = resolve_model_path(cfg.model, None)
+    gguf = {"gguf_file": gguf_file} if gguf_file else {}
+    try:
+        with quiet_transformers():  # the new head's "missing keys" report is expected, not news
+            tokenizer = AutoTokenizer.from_pretrained(folder, **gguf)
+            model = AutoModelForTokenClassification.from_pretrained(
+                folder, num_labels=2, id2label={0: "incorrect", 1: "correct"}, label2id={"incorrect": 0, "correct": 1},
+                dtype=torch.float32, trust_remote_code=False, **gguf,
+            )  # fmt: skip
+    except (OSError, ValueError) as exc:
+        raise PrmkitError(
+            f"cannot load backbone {cfg.model!r}: {(str(exc).strip().splitlines() or [''])[0]}"
+        ) from None
+    if tokenizer.pad_token is None:
+        if tokenizer.eos_token is None:
+            raise PrmkitError(f"the tokenizer of {cfg.model!r} has neither a padding nor an EOS token")
+        tokenizer.pad_token = tokenizer.eos_token
+    model.config.pad_token_id = tokenizer.pad_token_id
+    return model, tokenizer
+
+
+def _with_lora(model: Any, cfg: PRMTrainConfig) -> Any:
+    try:
+        from peft import LoraConfig, TaskType, get_peft_model
+    except ImportError:
+        raise PrmkitError("--lora needs peft: pip install peft") from None
+    targets: Any = (
+        cfg.lora_target_modules[0] if cfg.lora_target_modules == ["all-linear"] else cfg.lora_target_modules
+    )
+    lora = LoraConfig(
+        task_type=TaskType.TOKEN_CLS, r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
+        target_modules=targets, exclude_modules=["score"], modules_to_save=["score"],  # the new head trains fully
+    )  # fmt: skip
+    return get_peft_model(model, lora)
+
+
+@dataclass
+class TrainResult:
+    output_dir: Path
+    metrics: dict[str, float]
+    train_examples: int
+    eval_examples: int
+    resumed_from: str | None = None  # the checkpoint training continued from
+
+
+def train_prm(
+    examples: Sequence[LabeledSolution],
+    cfg: PRMTrainConfig,
+    eval_examples: Sequence[LabeledSolution] | None = None,
+) -> TrainResult:
+    """Train a PRM (or ORM, per ``cfg.objective``) and save it to ``cfg.output_dir``."""
+    from transformers import PrinterCallback, Trainer, TrainingArguments, set_seed
+    from transformers.trainer_utils import get_last_checkpoint
+
+    from prmkit.train.prm_metrics import probabilities_for_metrics, trainer_metrics
+    from prmkit.train.prm_progress import RichProgress
+
+    set_seed(cfg.seed)
+    if eval_examples is None:
+        examples, eval_examples = split_by_problem(examples, cfg.eval_fraction, cfg.seed)
+    model, tokenizer = load_backbone(cfg)
+    fmt = cfg.step_format
+    train_set = build_dataset(
+        examples, tokenizer, fmt, cfg.labels, cfg.objective, cfg.hard_threshold, cfg.drop_after_error
+    )
+    # Held-out data is always scored against hard step truth: that is what step F1 measures.
+    eval_set = (
+        build_dataset(eval_examples, tokenizer, fmt, "hard", "prm", cfg.hard_threshold)
+        if eval_examples
+        else None
+    )
+    if len(train_set) == 0:
+        raise PrmkitError("no training example has a labelled step that fits max_length")
+    if cfg.lora:
+        model = _with_lora(model, cfg)
+
+    use_cuda = cfg.device != "cpu" and torch.cuda.is_available()
+    if cfg.device == "cuda" and not use_cuda:
+        raise ConfigError("device cuda was asked for, but torch sees no CUDA device")
+    checkpoints = Path(cfg.output_dir) / "checkpoints"
+    has_eval = eval_set is not None and len(eval_set) > 0
+    args = TrainingArguments(
+        output_dir=str(checkpoints),
+        per_device_train_batch_size=cfg.batch_size,
+        per_device_eval_batch_size=cfg.batch_size,
+        gradient_accumulation_steps=cfg.grad_accum,
+        learning_rate=cfg.lr,
+        weight_decay=cfg.weight_decay,
+        warmup_steps=cfg.warmup_steps,
+        lr_scheduler_type=cfg.scheduler,
+        num_train_epochs=cfg.epochs,
+        max_steps=cfg.max_steps,
+        eval_strategy="steps" if has_eval and cfg.eval_steps > 0 else "no",
+        eval_steps=cfg.eval_steps if cfg.eval_steps > 0 else None,
+        save_strategy="steps",
+        save_steps=cfg.save_steps,
+        save_total_limit=cfg.save_total_limit,
+        logging_steps=cfg.logging_steps,
+        train_sampling_strategy="group_by_length",
+        activation_checkpointing=cfg.gradient_checkpointing,
+        use_cpu=not use_cuda,
+        seed=cfg.seed,
+        data_seed=cfg.seed,
+        remove_unused_columns=False,
+        dataloader_num_workers=0,
+        disable_tqdm=True,
+        report_to=[],
+        **_precision_flags(cfg, use_cuda),
+    )
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=train_set,
+        eval_dataset=eval_set if has_eval else None,
+        data_collator=step_collator(tokenizer.pad_token_id),
+        compute_loss_func=_trainer_loss,
+        compute_metrics=trainer_metrics,
+        preprocess_logits_for_metrics=probabilities_for_metrics,
+        processing_class=tokenizer,
+        callbacks=[RichProgress()],
+    )
+    trainer.remove_callback(PrinterCallback)
+    last = get_last_checkpoint(str(checkpoints)) if cfg.resume and checkpoints.is_dir() else None
+    trainer.train(resume_from_checkpoint=last)
+    metrics = {k: float(v) for k, v in trainer.evaluate().items()} if has_eval else {}
+
+    final = trainer.model.merge_and_unload() if cfg.lora else trainer.model
+    result = save_prm(
+        final, tokenizer, cfg, metrics, len(train_set), len(eval_set) if eval_set is not None else 0
+    )
+    result.resumed_from = last
+    return result
+
+
+def save_prm(
+    model: Any,
+    tokenizer: Any,
+    cfg: PRMTrainConfig,
+    metrics: dict[str, float],
+    train_examples: int = 0,
+    eval_examples: int = 0,
+) -> TrainResult:
+    """Write a PRM folder: weights (safetensors), tokenizer, contract, config, metrics and model card."""
+    out = Path(cfg.output_dir)
+    model.save_pretrained(out, safe_serialization=True)
+    tokenizer.save_pretrained(out)
+    contract = PRMContract(step_format=cfg.step_format, objective=cfg.objective, labels=cfg.labels)
+    contract.save(out)
+    save_config(cfg, out / "train_config.yaml")
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    write_model_card(
+        out,
+        to_dict(cfg),
+        contract,
+        metrics,
+        train_examples,
+        eval_examples,
+        tokenizer.bos_token_id is not None,
+    )
+    return TrainResult(out, metrics, train_examples, eval_examples)
+
+
+def init_prm(cfg: PRMTrainConfig) -> TrainResult:
+    """Save the backbone with its fresh, untrained head as a PRM: the baseline a trained PRM must beat."""
+    from transformers import set_seed
+
+    set_seed(cfg.seed)
+    model, tokenizer = load_backbone(cfg)
+    return save_prm(model, tokenizer, cfg, {})

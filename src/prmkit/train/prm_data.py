@@ -1,0 +1,176 @@
+"""Labelled solutions -> PRM training examples: step targets placed at the contract's step ends.
+
+Targets per step, by training mode:
+
+- ``prm`` + ``hard``: 0/1 per step (``StepLabels.hard``; else ``soft > hard_threshold``; else implied by
+  ``first_error``), trained with cross-entropy;
+- ``prm`` + ``soft``: the MC probability per step (``StepLabels.soft``), trained with binary
+  cross-entropy against that probability (never cast to int);
+- ``orm``: only the last step carries a target, the final answer's correctness; the other steps are
+  ignored (-100).
+
+With ``drop_after_error`` the steps after the first wrong one are removed (as Qwen's MC baseline did).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+
+from prmkit.data.encoding import EncodedSteps, StepFormat, collate, encode_steps
+from prmkit.data.records import LabeledSolution, StepLabels
+from prmkit.errors import DataError
+
+IGNORE = -100.0
+
+
+def hard_targets(labels: StepLabels, threshold: float = 0.0) -> list[int]:
+    """0/1 per step: hard labels, else soft labels above ``threshold``, else implied by first_error."""
+    if labels.hard is not None:
+        return list(labels.hard)
+    if labels.soft is not None:
+        return [int(p > threshold) for p in labels.soft]
+    n, first = labels.num_steps, labels.first_error
+    return [1] * n if first < 0 else [1] * first + [0] * (n - first)
+
+
+def known_correctness(example: LabeledSolution) -> bool | None:
+    """Final-answer correctness recorded with the labels (synthetic truth, ProcessBench), if any."""
+    meta = example.labels.metadata if example.labels is not None else {}
+    for key in ("correct", "final_answer_correct"):
+        if isinstance(meta.get(key), bool):
+            return meta[key]
+    return None
+
+
+def final_correctness(examples: Sequence[LabeledSolution]) -> list[bool]:
+    """Whether each solution's final answer matches its problem's gold answer.
+
+    Recorded correctness is used where present; the rest is graded with math-verify in one batch.
+    """
+    known = [known_correctness(e) for e in examples]
+    todo = [i for i, k in enumerate(known) if k is None]
+    if todo:
+        from prmkit.grading.batch import grade_solutions
+
+        grades = grade_solutions([examples[i].problem for i in todo], [examples[i].solution for i in todo])
+        for i, grade in zip(todo, grades):
+            known[i] = grade.correct
+    return [bool(k) for k in known]
+
+
+def step_targets(
+    example: LabeledSolution, labels: str, objective: str, threshold: float = 0.0, correct: bool | None = None
+) -> list[float]:
+    """The training target of every step (see the module docstring); IGNORE where none."""
+    n = len(example.solution.steps)
+    if objective == "orm":
+        if correct is None:
+            raise ValueError("an ORM target needs the final answer's correctness")
+        return [IGNORE] * (n - 1) + [float(correct)]
+    if example.labels is None:
+        raise DataError("unlabelled solution; a PRM needs step labels", field=f"{example.solution.id}.labels")
+    if labels == "soft":
+        if example.labels.soft is None:
+            raise DataError(
+                "no soft labels; train with --labels hard", field=f"{example.solution.id}.labels.soft"
+            )
+        return [float(p) for p in example.labels.soft]
+    return [float(v) for v in hard_targets(example.labels, threshold)]
+
+
+def drop_after_first_error(
+    steps: list[str], targets: list[float], hard: list[int]
+) -> tuple[list[str], list[float]]:
+    """Keep the steps up to and including the first wrong one."""
+    if 0 not in hard:
+        return steps, targets
+    keep = hard.index(0) + 1
+    return steps[:keep], targets[:keep]
+
+
+class StepDataset(torch.utils.data.Dataset):
+    """Encoded solutions with one target per step, as dicts (``input_ids``, ``step_ends``, ``targets``).
+
+    Solutions with no labelled step left after ``max_length`` truncation are dropped (``dropped``).
+    """
+
+    def __init__(self, encoded: Sequence[EncodedSteps], targets: Sequence[list[float]]) -> None:
+        self.items = []
+        for enc, target in zip(encoded, targets):
+            kept = target[: enc.num_steps]
+            if any(v != IGNORE for v in kept):
+                self.items.append({"input_ids": enc.input_ids, "step_ends": enc.step_ends, "targets": kept})
+        self.dropped = len(encoded) - len(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> dict[str, list]:
+        return self.items[index]
+
+
+def build_dataset(
+    examples: Sequence[LabeledSolution],
+    tokenizer: Any,
+    fmt: StepFormat,
+    labels: str = "hard",
+    objective: str = "prm",
+    threshold: float = 0.0,
+    drop_after_error: bool = False,
+) -> StepDataset:
+    """Encode labelled solutions with the step contract and attach their targets."""
+    correct = final_correctness(examples) if objective == "orm" else [None] * len(examples)
+    encoded, targets = [], []
+    for example, ok in zip(examples, correct):
+        steps = list(example.solution.steps)
+        target = step_targets(example, labels, objective, threshold, ok)
+        if drop_after_error and example.labels is not None and objective == "prm":
+            steps, target = drop_after_first_error(steps, target, hard_targets(example.labels, threshold))
+        encoded.append(encode_steps(tokenizer, example.problem.question, steps, fmt))
+        targets.append(target)
+    return StepDataset(encoded, targets)
+
+
+def step_collator(pad_token_id: int) -> Callable[[list[dict[str, list]]], dict[str, torch.Tensor]]:
+    """Right-pad a batch and place each step's target at its step end (IGNORE elsewhere)."""
+
+    def collate_fn(batch: list[dict[str, list]]) -> dict[str, torch.Tensor]:
+        encoded = [EncodedSteps(x["input_ids"], x["step_ends"], len(x["step_ends"])) for x in batch]
+        out = collate(
+            encoded, pad_token_id, step_labels=[x["targets"] for x in batch], ignore_index=int(IGNORE)
+        )
+        assert out.labels is not None
+        return {"input_ids": out.input_ids, "attention_mask": out.attention_mask, "labels": out.labels}
+
+    return collate_fn
+
+
+def split_by_problem(
+    examples: Sequence[LabeledSolution], fraction: float, seed: int
+) -> tuple[list[LabeledSolution], list[LabeledSolution]]:
+    """Hold out about ``fraction`` of the *problems* (all their solutions), so no problem is in both."""
+    problem_ids = sorted({e.problem.id for e in examples})
+    random.Random(seed).shuffle(problem_ids)
+    held = set(problem_ids[: max(1, round(fraction * len(problem_ids)))]) if fraction > 0 else set()
+    train = [e for e in examples if e.problem.id not in held]
+    return train, [e for e in examples if e.problem.id in held]
+
+
+def load_labelled(path: str, data_format: str = "jsonl", flag: str = "--data") -> list[LabeledSolution]:
+    """Labelled solutions from a file in any ``prmkit.data.formats`` format (unlabelled ones are an error)."""
+    from prmkit.data.formats import load_dataset_records
+    from prmkit.errors import ConfigError
+
+    if not path:
+        raise ConfigError(f"no training data given: pass {flag} FILE")
+    records = load_dataset_records(data_format, path=path)
+    out = [r for r in records if isinstance(r, LabeledSolution) and r.labels is not None]
+    if len(out) != len(records):
+        raise DataError(
+            f"{len(records) - len(out)} of {len(records)} records are not labelled solutions", path=path
+        )
+    return out

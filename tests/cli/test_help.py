@@ -1,0 +1,40 @@
+"""Every command answers --help, and the commands the foundation promises are all there."""
+
+from __future__ import annotations
+
+import typer
+from typer.main import get_command
+from typer.testing import CliRunner
+
+from prmkit.cli.main import app
+
+EXPECTED = {
+    ("data", "validate"),
+    ("data", "convert"),
+    ("grade",),
+    ("generate",),
+    ("synthetic", "make"),
+    ("train", "policy"),
+    ("quickstart",),
+}
+
+
+def _command_paths(group, prefix=()):
+    for name, cmd in group.commands.items():
+        path = (*prefix, name)
+        if hasattr(cmd, "commands"):
+            yield from _command_paths(cmd, path)
+        else:
+            yield path
+
+
+def test_every_command_has_help():
+    root = get_command(app)
+    paths = set(_command_paths(root))
+    assert EXPECTED <= paths, f"missing: {EXPECTED - paths}"
+    runner = CliRunner()
+    for path in sorted(paths):
+        result = runner.invoke(app, [*path, "--help"])
+        assert result.exit_code == 0, (path, result.output)
+        assert "Usage" in result.output
+    assert isinstance(app, typer.Typer)

@@ -1,0 +1,143 @@
+"""Load test: the real server (``prmkit serve`` in a subprocess on 127.0.0.1) under a bounded burst of
+concurrent clients sending good and malformed requests, then a graceful shutdown with work in flight."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from prmkit.score import load_prm, tiny
+
+TOKEN = "load-test-token"
+LAUNCH = (
+    "from prmkit.cli.options import new_app; from prmkit.cli.score import register; "
+    "app = new_app('prmkit'); register(app); app()"
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def prm_dir(tmp_path_factory):
+    return tiny.make_prmkit_prm(tmp_path_factory.mktemp("load") / "prm")
+
+
+def _start(prm_dir, *flags: str) -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    env = {**os.environ, "PRMKIT_SERVER_TOKEN": TOKEN, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-c", LAUNCH, "serve", "--prm", str(prm_dir), "--port", str(port), *flags]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"server exited early:\n{proc.stdout.read()}")
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.TransportError:
+            time.sleep(0.2)
+    proc.kill()
+    raise AssertionError("server did not come up within 90 s")
+
+
+def _stopped_gracefully(proc: subprocess.Popen) -> bool:
+    """Wait for the server to exit; uvicorn re-raises SIGTERM after a clean shutdown, hence -15."""
+    try:
+        code = proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    log = proc.stdout.read()
+    return code in (0, -signal.SIGTERM) and "Application shutdown complete" in log
+
+
+def _requests(n: int) -> list[tuple[dict | bytes, int, list | None]]:
+    """(body, expected status, (question, steps) or None): three in four good, the rest malformed."""
+    rng = random.Random(11)
+    bad = [
+        ({"problem": "q"}, 422),
+        ({"problem": "q", "steps": ["ok", ""]}, 422),
+        ({"items": []}, 422),
+        (b'{"problem": "q", "steps": [', 422),
+        ({"problem": "q", "steps": ["s"] * 600}, 413),
+    ]
+    out = []
+    for i in range(n):
+        if i % 4 == 3:
+            body, status = bad[(i // 4) % len(bad)]
+            out.append((body, status, None))
+        else:
+            question, steps = tiny.sample_problem(rng)
+            out.append(({"problem": question, "steps": steps}, 200, (question, steps)))
+    return out
+
+
+async def _burst(url: str, requests: list, clients: int) -> list[httpx.Response]:
+    limit = asyncio.Semaphore(clients)
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=60) as client:
+
+        async def send(body):
+            async with limit:
+                if isinstance(body, bytes):
+                    return await client.post(
+                        "/score", content=body, headers={"Content-Type": "application/json"}
+                    )
+                return await client.post("/score", json=body)
+
+        return await asyncio.gather(*(send(body) for body, _, _ in requests))
+
+
+def test_burst_then_graceful_shutdown(prm_dir):
+    requests = _requests(64)
+    good = [r[2] for r in requests if r[2] is not None]
+    offline = load_prm(prm_dir).score([q for q, _ in good], [s for _, s in good])
+    proc, url = _start(prm_dir, "--max-wait-ms", "300")
+    signalled = False
+    try:
+        responses = asyncio.run(_burst(url, requests, clients=16))
+        assert [r.status_code for r in responses] == [status for _, status, _ in requests]
+        served = [
+            r.json()["results"][0]["step_scores"]
+            for r, (_, status, _) in zip(responses, requests)
+            if status == 200
+        ]
+        for got, want in zip(served, offline):
+            assert got == pytest.approx(want, abs=1e-5)
+        for r, (_, status, _) in zip(responses, requests):
+            if status == 422:
+                assert r.json()["error"].startswith("body")
+        health = httpx.get(f"{url}/health", timeout=5).json()
+        assert health["status"] == "ok"
+        assert health["requests"] == len(good)
+        assert health["batches"] < len(good)  # concurrent requests were batched
+        assert httpx.post(f"{url}/score", json={"problem": "q", "steps": ["a"]}).status_code == 401
+
+        async def shutdown_with_work_in_flight():
+            burst = asyncio.ensure_future(_burst(url, requests[:8], clients=8))
+            await asyncio.sleep(0.1)  # the requests now wait in the batcher's 300 ms window
+            nonlocal signalled
+            proc.send_signal(signal.SIGTERM)
+            signalled = True
+            return await burst
+
+        last = asyncio.run(shutdown_with_work_in_flight())
+    finally:
+        if not signalled:
+            proc.send_signal(signal.SIGTERM)
+        assert _stopped_gracefully(proc)
+    assert [r.status_code for r in last] == [status for _, status, _ in requests[:8]]

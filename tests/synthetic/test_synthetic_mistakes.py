@@ -1,0 +1,74 @@
+import random
+from collections import Counter
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from prmkit.synthetic.checker import check, parse_answer, parse_computation
+from prmkit.synthetic.mistakes import DEFAULT_KINDS, MISTAKES, inject_mistake, near_misses
+from prmkit.synthetic.world import Chain, WorldConfig, apply, make_problem
+
+WORLDS = [
+    WorldConfig(),
+    WorldConfig(min_ops=1, max_ops=6, max_operand=20, max_value=60, max_factor=5),
+    WorldConfig(operators=["+", "-"], min_ops=4, max_ops=4),
+    WorldConfig(operators=["-", "/", "*"], max_factor=3, max_value=200),
+]
+
+
+REASONS = {"slip": {"wrong_result"}, "carry": {"wrong_carry"}, "skip": {"wrong_operation", "premature_answer"}}
+
+
+def assert_carried_forward(steps: list[str], index: int) -> None:
+    """From the wrong step on, each computation starts from the previous result and is done right, and
+    the answer boxes the last result (as a model that believes its mistake would write)."""
+    parsed = parse_computation(steps[index])
+    if parsed is None:  # a skipped last operation: the wrong step is the (early) answer itself
+        assert index == len(steps) - 1
+        return
+    value = parsed[3]
+    for step in steps[index + 1 : -1]:
+        a, op, b, c = parse_computation(step)
+        assert (a, c) == (value, apply(a, op, b))
+        value = c
+    assert parse_answer(steps[-1]) == value
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    world=st.sampled_from(WORLDS),
+    seed=st.integers(0, 2**32 - 1),
+    index=st.integers(0, 10_000),
+    kind=st.sampled_from(DEFAULT_KINDS),
+)
+def test_injected_error_is_the_first_error(world, seed, index, kind):
+    problem = make_problem(world, seed, index)
+    mistake = inject_mistake(problem, random.Random(seed), kinds=[kind])
+    result = check(problem, mistake.steps)
+    assert result.first_error == mistake.index
+    assert not result.correct
+    assert mistake.kind == kind
+    assert result.reason in REASONS[kind]
+    assert_carried_forward(mistake.steps, mistake.index)
+
+
+def test_kinds_and_positions_vary():
+    world = WorldConfig(min_ops=4, max_ops=4)
+    rng = random.Random(0)
+    drawn = [inject_mistake(make_problem(world, 0, i), rng) for i in range(300)]
+    assert set(Counter(m.kind for m in drawn)) == set(DEFAULT_KINDS)
+    assert set(Counter(m.index for m in drawn)) == {0, 1, 2, 3}
+    reasons = Counter(check(make_problem(world, 0, i), m.steps).reason for i, m in enumerate(drawn))
+    assert {"wrong_result", "wrong_carry", "wrong_operation", "premature_answer"} <= set(reasons)
+
+
+def test_skip_is_refused_when_it_would_look_right():
+    chain = Chain(start=5, ops=(("+", 3), ("+", 3)))
+    assert MISTAKES.get("skip")(chain, 0, random.Random(0)) is None
+    assert MISTAKES.get("skip")(chain, 1, random.Random(0)) == ["Step 1: 5 + 3 = 8", "The answer is \\boxed{8}."]
+
+
+def test_near_misses():
+    assert 45 not in near_misses(45)
+    assert {44, 46, 35, 55, 54, 43, 47} <= set(near_misses(45))
+    assert all(v >= 0 for v in near_misses(1))

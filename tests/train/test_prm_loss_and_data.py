@@ -1,0 +1,173 @@
+"""The PRM loss (hard = cross-entropy, soft = binary cross-entropy, never cast to int) and the way
+labelled solutions become step targets at the contract's step ends."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from prmkit.data.encoding import encode_steps
+from prmkit.data.records import LabeledSolution, Problem, Solution, StepLabels
+from prmkit.errors import DataError
+from prmkit.score import tiny
+from prmkit.train.prm import PRMTrainConfig, step_loss
+from prmkit.train.prm_data import (
+    IGNORE,
+    build_dataset,
+    final_correctness,
+    hard_targets,
+    split_by_problem,
+    step_collator,
+    step_targets,
+)
+from prmkit.train.prm_metrics import step_metrics
+
+
+def _example(pid: str, steps: list[str], answer: str = "5", **labels) -> LabeledSolution:
+    problem = Problem(id=pid, question=f"Question {pid}: what is 2 + 3?", answer=answer)
+    solution = Solution(id=f"{pid}/s", problem_id=pid, steps=steps)
+    lab = StepLabels(solution_id=solution.id, num_steps=len(steps), **labels) if labels else None
+    return LabeledSolution(problem=problem, solution=solution, labels=lab)
+
+
+# --- loss --------------------------------------------------------------------------------------
+
+
+def test_hard_loss_is_cross_entropy_and_soft_loss_is_bce_on_the_logit_difference():
+    torch.manual_seed(0)
+    logits = torch.randn(3, 7, 2)
+    labels = torch.full((3, 7), IGNORE)
+    labels[0, 2], labels[1, 5], labels[2, 6] = 1.0, 0.0, 1.0
+    mask = labels != IGNORE
+    ce = F.cross_entropy(logits[mask], labels[mask].long())
+    assert step_loss(logits, labels).item() == pytest.approx(ce.item(), rel=1e-6)
+
+    soft = labels.clone()
+    soft[0, 2], soft[1, 5], soft[2, 6] = 0.7, 0.125, 1.0
+    diff = logits[..., 1] - logits[..., 0]
+    bce = F.binary_cross_entropy_with_logits(diff[mask], soft[mask])
+    assert step_loss(logits, soft).item() == pytest.approx(bce.item(), rel=1e-6)
+    assert step_loss(logits, soft).item() != pytest.approx(step_loss(logits, soft.round()).item())
+
+
+def test_soft_loss_is_smallest_at_the_soft_target():
+    """A soft target of 0.7 pulls P(correct) to 0.7, not to 0 (TRL's int cast) or 1."""
+    labels = torch.tensor([[0.7]])
+
+    def loss_at(p: float) -> float:
+        logit = torch.log(torch.tensor(p / (1 - p)))
+        return step_loss(torch.stack([torch.zeros(()), logit]).reshape(1, 1, 2), labels).item()
+
+    grid = [0.05 * k for k in range(1, 20)]
+    assert min(grid, key=loss_at) == pytest.approx(0.7)
+
+
+def test_loss_normalises_by_the_items_of_the_whole_accumulated_batch():
+    logits = torch.randn(2, 4, 2)
+    labels = torch.full((2, 4), IGNORE)
+    labels[0, 1], labels[1, 3] = 1.0, 0.0
+    mean = step_loss(logits, labels)
+    assert step_loss(logits, labels, num_items_in_batch=torch.tensor(4)).item() == pytest.approx(
+        mean.item() / 2
+    )
+
+
+# --- targets -----------------------------------------------------------------------------------
+
+
+def test_hard_targets_prefer_hard_then_soft_then_first_error():
+    hard = StepLabels(
+        solution_id="s", num_steps=3, first_error=1, hard=[1, 0, 0], soft=[1.0, 0.5, 0.0], source="mc"
+    )
+    assert hard_targets(hard) == [1, 0, 0]
+    soft_only = StepLabels(solution_id="s", num_steps=3, first_error=2, soft=[0.5, 0.125, 0.0], source="mc")
+    assert hard_targets(soft_only) == [1, 1, 0]  # threshold 0: correct if any rollout succeeded
+    assert hard_targets(soft_only, threshold=0.25) == [1, 0, 0]
+    judge = StepLabels(solution_id="s", num_steps=4, first_error=2, source="judge")
+    assert hard_targets(judge) == [1, 1, 0, 0]
+
+
+def test_step_targets_per_mode():
+    ex = _example("p", ["a", "b", "c"], first_error=1, hard=[1, 0, 0], soft=[0.875, 0.25, 0.0], source="mc")
+    assert step_targets(ex, "hard", "prm") == [1.0, 0.0, 0.0]
+    assert step_targets(ex, "soft", "prm") == [0.875, 0.25, 0.0]
+    assert step_targets(ex, "hard", "orm", correct=True) == [IGNORE, IGNORE, 1.0]
+    no_soft = _example("q", ["a"], first_error=-1, hard=[1], source="human")
+    with pytest.raises(DataError, match="no soft labels"):
+        step_targets(no_soft, "soft", "prm")
+
+
+def test_final_correctness_uses_recorded_truth_then_math_verify():
+    recorded = _example(
+        "a",
+        ["x = 4", "The answer is \\boxed{4}."],
+        first_error=-1,
+        source="truth",
+        metadata={"correct": False},
+    )
+    right = _example("b", ["2 + 3 = 5", "The answer is \\boxed{5}."], first_error=-1, source="human")
+    wrong = _example("c", ["2 + 3 = 6", "The answer is \\boxed{6}."], first_error=0, source="human")
+    assert final_correctness([recorded, right, wrong]) == [False, True, False]
+
+
+def test_collated_targets_sit_exactly_at_step_ends():
+    tok = tiny.byte_level_tokenizer()
+    cfg = PRMTrainConfig()
+    examples = [
+        _example(
+            "p1",
+            ["Step 1: 2 + 3 = 5", "The answer is \\boxed{5}."],
+            first_error=-1,
+            hard=[1, 1],
+            soft=[1.0, 0.75],
+            source="mc",
+        ),
+        _example(
+            "p2",
+            ["Step 1: 2 + 3 = 6", "Step 2: 6 + 1 = 7", "x"],
+            first_error=0,
+            hard=[0, 0, 0],
+            soft=[0.0, 0.0, 0.0],
+            source="mc",
+        ),
+    ]
+    data = build_dataset(examples, tok, cfg.step_format, labels="soft")
+    batch = step_collator(tok.pad_token_id)([data[0], data[1]])
+    for row, ex in enumerate(examples):
+        enc = encode_steps(tok, ex.problem.question, ex.solution.steps, cfg.step_format)
+        labelled = (batch["labels"][row] != IGNORE).nonzero().flatten().tolist()
+        assert labelled == enc.step_ends
+        assert batch["labels"][row, enc.step_ends].tolist() == ex.labels.soft
+    cut = build_dataset(examples, tok, cfg.step_format, labels="hard", drop_after_error=True)
+    assert cut[1]["targets"] == [0.0] and len(cut[1]["step_ends"]) == 1
+    orm = build_dataset(examples, tok, cfg.step_format, objective="orm")
+    assert [x["targets"] for x in orm] == [[IGNORE, 1.0], [IGNORE, IGNORE, 0.0]]  # graded: 5 right, "x" wrong
+
+
+def test_split_by_problem_keeps_a_problem_on_one_side():
+    examples = [_example(f"p{i % 10}", ["a"], first_error=-1, source="truth") for i in range(40)]
+    examples = [
+        e.model_copy(update={"solution": e.solution.model_copy(update={"id": f"s{i}"})})
+        for i, e in enumerate(examples)
+    ]
+    train, held = split_by_problem(examples, 0.2, seed=0)
+    assert {e.problem.id for e in train}.isdisjoint({e.problem.id for e in held})
+    assert len({e.problem.id for e in held}) == 2 and len(train) + len(held) == 40
+
+
+def test_step_f1_treats_wrong_steps_as_positive():
+    scores = [0.9, 0.2, 0.4, 0.8, float("nan")]
+    truth = [1, 0, 1, 0, 0]
+    m = step_metrics(scores, truth)
+    # flagged: 0.2, 0.4, nan -> tp = 2 (0.2, nan), fp = 1 (0.4), fn = 1 (0.8)
+    assert m["step_precision"] == pytest.approx(2 / 3) and m["step_recall"] == pytest.approx(2 / 3)
+    assert m["step_f1"] == pytest.approx(2 / 3) and m["step_accuracy"] == pytest.approx(3 / 5)
+
+
+def test_step_auroc_is_threshold_free():
+    truth = [1, 1, 0, 0]
+    assert step_metrics([0.9, 0.8, 0.1, 0.2], truth)["step_auroc"] == 1.0  # perfect ranking
+    assert step_metrics([0.1, 0.2, 0.9, 0.8], truth)["step_auroc"] == 0.0
+    assert step_metrics([0.5, 0.5, 0.5, 0.5], truth)["step_auroc"] == 0.5  # ties: knows nothing
+    assert step_metrics([0.9, 0.3, 0.4, 0.1], truth)["step_auroc"] == pytest.approx(0.75)

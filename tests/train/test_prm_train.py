@@ -1,0 +1,225 @@
+"""PRM/ORM training end to end on a tiny backbone: hard and soft labels learn what they should, the
+output is a standard Hugging Face folder, checkpoints resume, LoRA merges, and the CLI works."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+import torch
+from safetensors import safe_open
+from transformers import AutoModelForTokenClassification, LlamaForCausalLM
+from typer.testing import CliRunner
+
+from prmkit.cli.options import new_app
+from prmkit.data.jsonl import write_jsonl
+from prmkit.data.records import LabeledSolution, Problem, Solution, StepLabels
+from prmkit.errors import ConfigError
+from prmkit.score import CONTRACT_FILE, PRMContract, load_prm, tiny
+from prmkit.train.prm import PRMTrainConfig, _precision_flags, init_prm, train_prm
+from prmkit.train.prm_metrics import solution_step_metrics
+
+
+@pytest.fixture(scope="module")
+def backbone(tmp_path_factory):
+    """A tiny random causal LM, as a policy checkpoint would be saved."""
+    folder = tmp_path_factory.mktemp("backbone") / "lm"
+    tok = tiny.byte_level_tokenizer()
+    torch.manual_seed(0)
+    LlamaForCausalLM(tiny.llama_config(tok, hidden=32)).save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return str(folder)
+
+
+def rule_data(n: int, seed: str) -> list[LabeledSolution]:
+    """Toy labels with a rule a tiny model learns in seconds: a subtraction step is "wrong".
+
+    ``soft`` is 0.1 for those steps and 0.9 for the others, so a soft-trained PRM should predict
+    about 0.1 and 0.9, and a hard-trained one (threshold 0.5) about 0 and 1.
+    """
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        question, steps = tiny.sample_problem(rng)
+        soft = [0.1 if " - " in s else 0.9 for s in steps]
+        hard = [int(p > 0.5) for p in soft]
+        problem = Problem(id=f"{seed}-{i}", question=question, answer=steps[-1])
+        solution = Solution(id=f"{seed}-{i}/s", problem_id=problem.id, steps=steps)
+        labels = StepLabels(
+            solution_id=solution.id, num_steps=len(steps), first_error=hard.index(0) if 0 in hard else -1,
+            hard=hard, soft=soft, source="mc", metadata={"correct": 0 not in hard},
+        )  # fmt: skip
+        out.append(LabeledSolution(problem=problem, solution=solution, labels=labels))
+    return out
+
+
+def _cfg(backbone, tmp_path, name, **kw) -> PRMTrainConfig:
+    base = {
+        "model": backbone,
+        "output_dir": str(tmp_path / name),
+        "batch_size": 16,
+        "lr": 3e-3,
+        "eval_steps": 0,
+        "save_steps": 1000,
+        "logging_steps": 1000,
+    }
+    return PRMTrainConfig(**{**base, **kw})
+
+
+def _by_kind(prm, examples):
+    scores = prm.score([e.problem for e in examples], [e.solution for e in examples])
+    minus = [s for e, row in zip(examples, scores) for step, s in zip(e.solution.steps, row) if " - " in step]
+    plus = [
+        s for e, row in zip(examples, scores) for step, s in zip(e.solution.steps, row) if " - " not in step
+    ]
+    return scores, sum(minus) / len(minus), sum(plus) / len(plus)
+
+
+def test_hard_and_soft_training_learn_what_their_labels_say(backbone, tmp_path):
+    train, test = rule_data(600, "train"), rule_data(60, "test")
+    truth = [e.labels.hard for e in test]
+    untrained = load_prm(init_prm(_cfg(backbone, tmp_path, "untrained")).output_dir)
+    base_f1 = solution_step_metrics(_by_kind(untrained, test)[0], truth)["step_f1"]
+
+    hard = train_prm(train, _cfg(backbone, tmp_path, "hard", max_steps=100, eval_steps=50), test[:20])
+    assert "eval_step_f1" in hard.metrics  # held-out step F1 measured during training
+    scores, minus, plus = _by_kind(load_prm(hard.output_dir), test)
+    assert solution_step_metrics(scores, truth)["step_f1"] > max(0.95, base_f1)
+    assert minus < 0.05 and plus > 0.95  # hard labels: confident
+
+    soft = train_prm(train, _cfg(backbone, tmp_path, "soft", labels="soft", max_steps=100), test[:20])
+    scores, minus, plus = _by_kind(load_prm(soft.output_dir), test)
+    assert minus == pytest.approx(0.1, abs=0.05) and plus == pytest.approx(
+        0.9, abs=0.05
+    )  # calibrated, not cast
+    assert solution_step_metrics(scores, truth)["step_f1"] > 0.95
+    assert PRMContract.load(soft.output_dir).labels == "soft"
+
+
+def test_output_folder_is_standard_and_checkpoints_resume(backbone, tmp_path):
+    train = rule_data(40, "train")
+    cfg = _cfg(
+        backbone, tmp_path, "orm", objective="orm", max_steps=4, save_steps=2, batch_size=4, eval_fraction=0.2
+    )
+    first = train_prm(train, cfg)
+    assert first.resumed_from is None and first.eval_examples > 0
+    folder = first.output_dir
+    assert {
+        "model.safetensors",
+        "config.json",
+        CONTRACT_FILE,
+        "README.md",
+        "train_config.yaml",
+        "metrics.json",
+    } <= {p.name for p in folder.iterdir()}
+    model = AutoModelForTokenClassification.from_pretrained(folder)  # no prmkit needed
+    assert model.config.num_labels == 2 and model.config.id2label[1] == "correct"
+    assert next(model.parameters()).dtype == torch.float32  # fp32 on CPU
+    contract = json.loads((folder / CONTRACT_FILE).read_text())
+    assert contract["objective"] == "orm" and contract["step_format"]["separator"] == "\n\n"
+    assert "softmax" in contract["score"]
+    card = (folder / "README.md").read_text()
+    assert "step_f1" in card
+    recipe = card.split("## Use it without prmkit")[1].split("```python")[1].split("```")[0]
+    scope: dict = {}
+    exec(recipe, scope)  # noqa: S102  (the card's own recipe, run without prmkit, gives prmkit's scores)
+    want = load_prm(folder).score([scope["question"]], [scope["steps"]])[0]
+    assert scope["probs"].tolist() == pytest.approx(want, abs=1e-5)
+
+    cfg.max_steps = 6
+    second = train_prm(train, cfg)
+    assert second.resumed_from is not None and second.resumed_from.endswith("checkpoint-4")
+    state = json.loads((folder / "checkpoints" / "checkpoint-6" / "trainer_state.json").read_text())
+    assert state["global_step"] == 6
+
+
+def test_lora_is_merged_into_a_plain_model(backbone, tmp_path):
+    result = train_prm(
+        rule_data(32, "train"),
+        _cfg(backbone, tmp_path, "lora", lora=True, lora_r=4, max_steps=3, batch_size=8, eval_fraction=0.0),
+    )
+    with safe_open(str(result.output_dir / "model.safetensors"), framework="pt") as fh:
+        keys = list(fh.keys())
+    assert not any("lora" in k for k in keys) and "score.weight" in keys
+    assert len(load_prm(result.output_dir).score(["q"], [["a", "b"]])[0]) == 2
+
+
+def test_half_precision_needs_a_gpu():
+    if torch.cuda.is_available():
+        pytest.skip("has a GPU")
+    assert _precision_flags(PRMTrainConfig(), use_cuda=False) == {"bf16": False, "fp16": False}
+    with pytest.raises(ConfigError, match="needs a GPU"):
+        _precision_flags(PRMTrainConfig(precision="bf16"), use_cuda=False)
+
+
+def test_cli_trains_prm_and_orm_then_scores(backbone, tmp_path):
+    from prmkit.cli import score as score_cli
+    from prmkit.cli import train_prm as train_cli
+
+    app, train_app = new_app("prmkit"), new_app("train")
+    train_cli.register(train_app)
+    app.add_typer(train_app, name="train")
+    score_cli.register(app)
+    data = tmp_path / "labelled.jsonl"
+    write_jsonl(data, rule_data(24, "cli"))
+    runner = CliRunner()
+    common = [
+        "--data",
+        str(data),
+        "--model",
+        backbone,
+        "--max-steps",
+        "2",
+        "--batch-size",
+        "4",
+        "--eval-fraction",
+        "0.25",
+    ]
+    for command in ("prm", "orm"):
+        result = runner.invoke(app, ["train", command, *common, "--output-dir", str(tmp_path / command)])
+        assert result.exit_code == 0, result.output
+        assert PRMContract.load(tmp_path / command).objective == command
+    result = runner.invoke(app, ["train", "prm", *common, "--labels", "soft", "--objective", "orm"])
+    assert result.exit_code == 2 and "does not apply" in result.output
+
+    out = tmp_path / "scores.jsonl"
+    result = runner.invoke(
+        app,
+        [
+            "score",
+            "--prm",
+            str(tmp_path / "prm"),
+            "--input",
+            str(data),
+            "--output",
+            str(out),
+            "--aggregation",
+            "last",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == 24 and rows[0]["aggregation"] == "last"
+    assert rows[0]["score"] == rows[0]["step_scores"][-1]
+    assert "step_f1" in json.loads(result.output[result.output.index("{") :])
+
+
+def test_trains_from_public_formats(backbone, tmp_path, data_dir):
+    """Math-Shepherd's released format (the shared sample) and TRL stepwise files go straight in."""
+    from prmkit.data.formats import write_records
+    from prmkit.train.prm_data import load_labelled
+
+    shepherd = load_labelled(
+        str(data_dir / "math_shepherd_sample" / "samples_math-shepherd.jsonl"), "math-shepherd"
+    )
+    assert len(shepherd) == 7
+    result = train_prm(shepherd, _cfg(backbone, tmp_path, "ms", max_steps=1, batch_size=4, eval_fraction=0.3))
+    assert result.train_examples + result.eval_examples == 7
+
+    trl = tmp_path / "stepwise.jsonl"
+    write_records(rule_data(12, "trl"), trl, "trl-stepwise")
+    stepwise = load_labelled(str(trl), "trl-stepwise")
+    assert [e.labels.soft for e in stepwise] == [e.labels.soft for e in rule_data(12, "trl")]  # floats kept
+    soft = train_prm(stepwise, _cfg(backbone, tmp_path, "trl", labels="soft", max_steps=1, batch_size=4))
+    assert soft.train_examples > 0
