@@ -43,12 +43,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(prm: str, batching: bool, threads: int, prm_batch_size: int) -> tuple[subprocess.Popen, str]:
+def start_server(
+    prm: str, batching: bool, threads: int, prm_batch_size: int, max_wait_ms: float
+) -> tuple[subprocess.Popen, str]:
     port = free_port()
     flags = [
         "--batching" if batching else "--no-batching",
         "--max-wait-ms",
-        "5",
+        str(max_wait_ms),
         "--max-batch-size",
         "32",
         "--max-queue",
@@ -111,6 +113,7 @@ def main() -> None:
     parser.add_argument(
         "--prm-batch-size", type=int, default=16, help="sequences per forward pass in the server"
     )
+    parser.add_argument("--max-wait-ms", type=float, default=5.0, help="the server's batching window")
     args = parser.parse_args()
 
     rng = random.Random(0)
@@ -125,7 +128,7 @@ def main() -> None:
         print(f"{args.requests} requests of 4-9 steps per row; server torch threads: {args.threads}")
         print(f"{'batching':9} {'clients':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'batches':>8}")
         for batching in (True, False):
-            proc, url = start_server(prm, batching, args.threads, args.prm_batch_size)
+            proc, url = start_server(prm, batching, args.threads, args.prm_batch_size, args.max_wait_ms)
             try:
                 asyncio.run(run_clients(url, bodies[:16], 4))  # warm-up
                 for clients in args.concurrency:

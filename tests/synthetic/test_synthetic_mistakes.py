@@ -11,6 +11,7 @@ from prmkit.synthetic.world import Chain, WorldConfig, apply, make_problem
 WORLDS = [
     WorldConfig(),
     WorldConfig(min_ops=1, max_ops=6, max_operand=20, max_value=60, max_factor=5),
+    WorldConfig(max_ops=4, max_operand=99, max_value=999, max_factor=9),
     WorldConfig(operators=["+", "-"], min_ops=4, max_ops=4),
     WorldConfig(operators=["-", "/", "*"], max_factor=3, max_value=200),
 ]

@@ -22,7 +22,7 @@ def tokenizer():
 def world_texts():
     """Prompts, correct and mistaken solutions from a few worlds."""
     rng = random.Random(0)
-    worlds = [WorldConfig(), WorldConfig(min_ops=1, max_ops=6, max_value=9999, max_factor=12)]
+    worlds = [WorldConfig(), WorldConfig(min_ops=1, max_ops=6, max_operand=99, max_value=9999, max_factor=12)]
     for world in worlds:
         for problem in make_problems(world, 150, seed="tok"):
             chain = Chain.from_problem(problem)

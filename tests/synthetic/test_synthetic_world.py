@@ -11,9 +11,11 @@ from prmkit.synthetic.world import Chain, WorldConfig, make_problem, make_proble
 
 WORLDS = [
     WorldConfig(),
+    WorldConfig(max_ops=4, max_operand=99, max_value=999, max_factor=9),
     WorldConfig(min_ops=1, max_ops=6, max_operand=20, max_value=60, max_factor=5),
     WorldConfig(min_ops=3, max_ops=3, operators=["+", "-"], min_operand=5, max_operand=9, max_value=40),
     WorldConfig(operators=["-", "/"], max_factor=3),
+    WorldConfig(max_operand=9, max_start=30, max_value=99, max_factor=5),
 ]
 
 
@@ -40,7 +42,7 @@ def test_knobs_hold(cfg):
         values = chain.values
         lengths.add(len(chain.ops))
         assert cfg.min_ops <= len(chain.ops) <= cfg.max_ops
-        assert cfg.min_operand <= chain.start <= cfg.max_operand
+        assert cfg.min_operand <= chain.start <= (cfg.max_operand if cfg.max_start is None else cfg.max_start)
         assert all(1 <= v <= cfg.max_value for v in values)
         for (op, b), before in zip(chain.ops, values):
             seen_ops.add(op)
@@ -78,6 +80,7 @@ def test_question_and_reference_solution(cfg):
         ({"operators": ["*", "/"]}, r"need \+ or -"),
         ({"max_factor": 1}, "max_factor"),
         ({"max_operand": 50, "max_value": 40}, "max_value"),
+        ({"max_start": 1}, "max_start"),
     ],
 )
 def test_bad_config(kwargs, match):

@@ -31,7 +31,9 @@ from prmkit.train.prm_metrics import solution_step_metrics
 WORLD = WorldConfig(max_ops=3, max_operand=20, max_value=99, operators=["+", "-"])
 
 
-def simulated_mc(truth: list[int], rng: random.Random, rollouts: int = 8, per_step: float = 0.85) -> list[float]:
+def simulated_mc(
+    truth: list[int], rng: random.Random, rollouts: int = 8, per_step: float = 0.85
+) -> list[float]:
     """Share of ``rollouts`` that reach the right answer from each step (see the module docstring)."""
     n = len(truth)
     return [
@@ -40,7 +42,9 @@ def simulated_mc(truth: list[int], rng: random.Random, rollouts: int = 8, per_st
     ]
 
 
-def labelled_world(n: int, seed: str, mistake_rate: float = 0.5) -> tuple[list[LabeledSolution], list[list[int]]]:
+def labelled_world(
+    n: int, seed: str, mistake_rate: float = 0.5
+) -> tuple[list[LabeledSolution], list[list[int]]]:
     rng = random.Random(seed)
     examples, truths = [], []
     for problem in make_problems(WORLD, n, seed=seed):
@@ -61,6 +65,7 @@ def labelled_world(n: int, seed: str, mistake_rate: float = 0.5) -> tuple[list[L
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)  # a policy and two PRMs: many minutes on a shared 2-core machine
 def test_trained_prms_beat_the_untrained_baseline(tmp_path):
     policy = train_policy(PolicyTrainConfig(world=WORLD, steps=600), tmp_path / "policy", progress=False)
     train, _ = labelled_world(5000, "prm-train")
@@ -71,16 +76,26 @@ def test_trained_prms_beat_the_untrained_baseline(tmp_path):
         return solution_step_metrics(prm.score([e.problem for e in test], [e.solution for e in test]), truth)
 
     def config(name: str, **kw) -> PRMTrainConfig:
-        base = {"model": str(policy.output_dir), "output_dir": str(tmp_path / name), "batch_size": 16, "lr": 1e-4}
+        base = {
+            "model": str(policy.output_dir),
+            "output_dir": str(tmp_path / name),
+            "batch_size": 16,
+            "lr": 1e-4,
+        }
         return PRMTrainConfig(**{**base, "max_steps": 1000, "eval_steps": 250, "save_steps": 10_000, **kw})
 
     results = {"untrained": evaluate(init_prm(config("untrained")).output_dir)}
     for labels in ("hard", "soft"):
         results[labels] = evaluate(train_prm(train, config(labels, labels=labels), test[:100]).output_dir)
     wrong = sum(1 - v for row in truth for v in row) / sum(len(row) for row in truth)
-    print(f"\nheld-out steps: {results['hard']['steps']:.0f}, wrong: {wrong:.3f}, flag-all F1: {2 * wrong / (1 + wrong):.3f}")
+    print(
+        f"\nheld-out steps: {results['hard']['steps']:.0f}, wrong: {wrong:.3f}, flag-all F1: {2 * wrong / (1 + wrong):.3f}"
+    )
     for name, m in results.items():
-        print(f"{name:9} " + " ".join(f"{k.removeprefix('step_')}={v:.3f}" for k, v in m.items() if k != "steps"))
+        print(
+            f"{name:9} "
+            + " ".join(f"{k.removeprefix('step_')}={v:.3f}" for k, v in m.items() if k != "steps")
+        )
     for labels in ("hard", "soft"):
         assert results[labels]["step_f1"] > results["untrained"]["step_f1"]
         assert results[labels]["step_auroc"] > results["untrained"]["step_auroc"]

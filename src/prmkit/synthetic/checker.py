@@ -76,7 +76,7 @@ def parse_answer(step: str) -> int | None | str:
 
 
 def _judge_computation(parsed: tuple[int, str, int, int], carried: int, op: str, b: int) -> str:
-    """"" when ``parsed`` states ``carried op b`` with the right result, else the reason it is wrong."""
+    """Why ``parsed`` is wrong as the step ``carried op b``; an empty string when it is right."""
     pa, pop, pb, pc = parsed
     if pop != op:
         return "wrong_operation"

@@ -58,7 +58,9 @@ def _sentence(template: str) -> str:
     return "".join(out)
 
 
-_OPERATIONS = [(op, re.compile(rf" (?:{_CONNECTOR})?{_sentence(t)}")) for op, ts in TEMPLATES.items() for t in ts]
+_OPERATIONS = [
+    (op, re.compile(rf" (?:{_CONNECTOR})?{_sentence(t)}")) for op, ts in TEMPLATES.items() for t in ts
+]
 
 
 def parse_prompt(prompt: str) -> tuple[Chain, list[str]]:
@@ -78,7 +80,9 @@ def parse_prompt(prompt: str) -> tuple[Chain, list[str]]:
                 pos = m.end()
                 break
         else:
-            raise PrmkitError(f"synthetic-solver: cannot read the problem sentence at {prompt[pos:pos + 60]!r}")
+            raise PrmkitError(
+                f"synthetic-solver: cannot read the problem sentence at {prompt[pos : pos + 60]!r}"
+            )
     steps = [s.strip() for s in re.split(r"\n[ \t]*\n", prompt[question.end() :]) if s.strip()]
     return Chain(start=int(start[2]), ops=tuple(ops)), steps
 
@@ -162,6 +166,8 @@ class SyntheticSolverBackend(GenerationBackend):
                 if len(words) > max_new_tokens:
                     text, finish = text[: words[max_new_tokens - 1].end()], "length"
                 text, stopped = cut_at_stop(text, list(stop or []))
-                samples.append(Completion(text, min(len(words), max_new_tokens), "stop" if stopped else finish))
+                samples.append(
+                    Completion(text, min(len(words), max_new_tokens), "stop" if stopped else finish)
+                )
             results.append(samples)
         return results

@@ -48,15 +48,15 @@ class PolicyTrainConfig:
     mistake_kinds: list[str] = field(
         default_factory=lambda: list(DEFAULT_KINDS), metadata={"help": "kinds of injected mistakes (slip, carry, skip)"}
     )
-    steps: int = field(default=500, metadata={"help": "optimizer steps (the training length is fixed in steps, not time)"})
-    batch_size: int = field(default=64, metadata={"help": "problems per step (each drawn fresh)"})
+    steps: int = field(default=750, metadata={"help": "optimizer steps (the training length is fixed in steps, not time)"})
+    batch_size: int = field(default=32, metadata={"help": "problems per step (each drawn fresh)"})
     lr: float = field(default=3e-3, metadata={"help": "peak AdamW learning rate"})
     warmup_steps: int = field(default=30, metadata={"help": "linear warm-up steps before the cosine decay"})
     weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay"})
     hidden_size: int = field(default=128, metadata={"help": "model width"})
     num_layers: int = field(default=2, metadata={"help": "transformer layers"})
     num_heads: int = field(default=4, metadata={"help": "attention heads"})
-    intermediate_size: int = field(default=512, metadata={"help": "MLP width"})
+    intermediate_size: int = field(default=256, metadata={"help": "MLP width"})
     max_length: int = field(default=256, metadata={"help": "longest sequence the model accepts; training packs sequences into rows this long"})
     seed: int = field(default=0, metadata={"help": "seed for the model init and the training problems"})
     device: str = field(default="auto", metadata={"help": "auto (cuda when available), cpu, cuda, cuda:1, ..."})
