@@ -15,6 +15,10 @@ EXPECTED = {
     ("generate",),
     ("synthetic", "make"),
     ("train", "policy"),
+    ("train", "prm"),
+    ("train", "orm"),
+    ("score",),
+    ("serve",),
     ("quickstart",),
 }
 

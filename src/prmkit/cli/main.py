@@ -17,7 +17,7 @@ app = new_app("prmkit: process supervision for LLM math reasoning (annotate, tra
 def _attach() -> None:
     import importlib
 
-    for module in ("data", "grade", "generate", "synthetic", "train", "annotate", "evaluate", "quickstart"):
+    for module in ("data", "grade", "generate", "synthetic", "train", "score", "annotate", "evaluate", "quickstart"):
         try:
             mod = importlib.import_module(f"prmkit.cli.{module}")
         except ModuleNotFoundError as exc:

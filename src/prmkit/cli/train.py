@@ -28,4 +28,7 @@ def policy(cfg: PolicyTrainConfig, output: Path) -> None:
 
 
 def register(app: typer.Typer) -> None:
+    from prmkit.cli import train_prm
+
+    train_prm.register(train_app)
     app.add_typer(train_app, name="train")
