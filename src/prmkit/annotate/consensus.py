@@ -1,0 +1,53 @@
+"""Consensus filtering (Qwen, "The Lessons of Developing PRMs", §3.1.3): keep a solution only where
+Monte Carlo and the judge agree on the location of the first error.
+
+MC's first error is its first step with hard label 0 (-1 when none); the judge's is its verdict.
+Both saying "no error" (-1) counts as agreement. A solution that the judge could not parse, or did
+not see, is dropped. Kept solutions carry MC's labels (hard and soft) with source ``"consensus"``
+and the judge's votes added to the metadata.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from prmkit.annotate.io import Judgement
+from prmkit.data.records import LabeledSolution
+from prmkit.errors import DataError
+
+
+def consensus(
+    mc: Sequence[LabeledSolution], judge: Sequence[Judgement]
+) -> tuple[list[LabeledSolution], dict[str, Any]]:
+    """(kept solutions, counts and retention)."""
+    verdicts = {j.solution.id: j for j in judge}
+    kept: list[LabeledSolution] = []
+    counts = {"agree_error": 0, "agree_correct": 0, "disagree": 0, "unparsable": 0, "not_judged": 0}
+    for rec in mc:
+        if rec.labels is None:
+            raise DataError(f"solution {rec.solution.id!r} has no MC labels")
+        verdict = verdicts.get(rec.solution.id)
+        if verdict is None:
+            counts["not_judged"] += 1
+            continue
+        if verdict.solution.steps != rec.solution.steps:
+            raise DataError(f"solution {rec.solution.id!r} has other steps in the MC and the judge files")
+        if verdict.labels is None:
+            counts["unparsable"] += 1
+            continue
+        first = rec.labels.first_error
+        if verdict.labels.first_error != first:
+            counts["disagree"] += 1
+            continue
+        counts["agree_correct" if first == -1 else "agree_error"] += 1
+        meta = {**rec.labels.metadata, "judge_votes": verdict.labels.metadata.get("votes")}
+        labels = rec.labels.model_copy(update={"source": "consensus", "metadata": meta})
+        kept.append(LabeledSolution(problem=rec.problem, solution=rec.solution, labels=labels))
+    stats = {
+        "solutions": len(mc),
+        "kept": len(kept),
+        "retention": len(kept) / len(mc) if mc else 0.0,
+        **counts,
+    }
+    return kept, stats
