@@ -41,9 +41,9 @@ def _metaspace_bpe() -> PreTrainedTokenizerFast:
 
 
 def _smollm2():
-    from prmkit.generation import smollm2_gguf_path
-
     from transformers import AutoTokenizer
+
+    from prmkit.generation import smollm2_gguf_path
 
     path = smollm2_gguf_path()
     return AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
@@ -98,7 +98,7 @@ def test_step_tokens_do_not_depend_on_context(tokenizer):
     """A step encodes to the same ids wherever it stands, so a score never shifts with the prefix."""
     a = encode_steps(tokenizer, QUESTION, STEPS)
     b = encode_steps(tokenizer, "Another question?", ["Step 0: 1 + 1 = 2", *STEPS])
-    span = lambda enc, i: enc.input_ids[enc.step_ends[i - 1] + 1 : enc.step_ends[i] + 1]  # noqa: E731
+    span = lambda enc, i: enc.input_ids[enc.step_ends[i - 1] + 1 : enc.step_ends[i] + 1]
     assert span(a, 1) == span(b, 2) and span(a, 2) == span(b, 3)
 
 

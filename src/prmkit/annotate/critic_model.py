@@ -27,16 +27,13 @@ plus ``prmkit_critic.json``, which tells the judge its template, answer budget a
 from __future__ import annotations
 
 import json
-import math
 import random
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from prmkit.annotate.progress import annotation_progress
 from prmkit.config import save_config
 from prmkit.data.records import Problem
 from prmkit.evaluate.critic import CriticVerdict, critique_prompt
@@ -47,6 +44,7 @@ from prmkit.synthetic.checker import check
 from prmkit.synthetic.mistakes import inject_mistake
 from prmkit.synthetic.render import solution_steps
 from prmkit.synthetic.world import Chain, WorldConfig, make_problems
+from prmkit.train.loop import torch_threads, train_causal_lm
 from prmkit.train.policy import PolicyTrainConfig, build_model, encode_batch, max_new_tokens
 
 CRITIC_FILE = "prmkit_critic.json"
@@ -151,46 +149,23 @@ def evaluate_critic(
 
 def train_critic(cfg: CriticTrainConfig, output_dir: str | Path, progress: bool = True) -> dict[str, Any]:
     """Train the critic, save it to ``output_dir`` and return its metrics (also in ``train_metrics.json``)."""
-    from transformers import get_cosine_schedule_with_warmup
-
     output_dir = Path(output_dir)
-    previous_threads = torch.get_num_threads()
-    if cfg.threads > 0:
-        torch.set_num_threads(cfg.threads)
-    try:
+    with torch_threads(cfg.threads):
         device = resolve_device(cfg.device)
         tokenizer = critic_tokenizer()
-        model = build_model(cfg, tokenizer).to(device).train()
+        model = build_model(cfg, tokenizer).to(device)
         model.generation_config.max_new_tokens = answer_tokens(cfg.world, tokenizer)
-        optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-        schedule = get_cosine_schedule_with_warmup(optimizer, cfg.warmup_steps, cfg.steps)
         rng = random.Random(f"prmkit-critic:{cfg.seed}")
-        losses: list[float] = []
-        start = time.perf_counter()
-        with annotation_progress("train critic", cfg.steps, progress) as advance:
-            for step in range(cfg.steps):
-                problems = make_problems(
-                    cfg.world, cfg.batch_size, problem_stream(cfg.seed), start=step * cfg.batch_size
-                )
-                pairs = [
-                    critic_pair(p, steps, label) for steps, label, p in critic_examples(problems, rng, cfg)
-                ]
-                batch = {k: v.to(device) for k, v in encode_batch(tokenizer, pairs, cfg.max_length).items()}
-                loss = model(**batch, use_cache=False).loss
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-                optimizer.step()
-                schedule.step()
-                optimizer.zero_grad(set_to_none=True)
-                losses.append(loss.item())
-                advance(f"loss {sum(losses[-10:]) / len(losses[-10:]):.3f}")
-        seconds = time.perf_counter() - start
-        model.eval()
+
+        def make_batch(step: int) -> dict[str, torch.Tensor]:
+            problems = make_problems(cfg.world, cfg.batch_size, problem_stream(cfg.seed), start=step * cfg.batch_size)
+            pairs = [critic_pair(p, steps, label) for steps, label, p in critic_examples(problems, rng, cfg)]
+            return {k: v.to(device) for k, v in encode_batch(tokenizer, pairs, cfg.max_length).items()}
+
+        result = train_causal_lm(model, cfg, make_batch, "train critic", progress)
         held_out = make_problems(cfg.world, cfg.eval_problems, f"critic-eval-{cfg.seed}")
         backend = TransformersBackend(GenerationConfig(batch_size=64), model=model, tokenizer=tokenizer)
         metrics = evaluate_critic(backend, critic_examples(held_out, random.Random(cfg.seed), cfg))
-    finally:
-        torch.set_num_threads(previous_threads)
 
     output_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(output_dir)
@@ -205,11 +180,11 @@ def train_critic(cfg: CriticTrainConfig, output_dir: str | Path, progress: bool 
     save_config(cfg, output_dir / "train_config.yaml")
     summary = {
         "steps": cfg.steps,
-        "seconds": round(seconds, 2),
-        "final_loss": losses[-1] if losses else math.nan,
+        "seconds": round(result.seconds, 2),
+        "final_loss": result.losses[-1],
         "held_out": metrics,
     }
     (output_dir / "train_metrics.json").write_text(
-        json.dumps({**summary, "losses": losses}) + "\n", encoding="utf-8"
+        json.dumps({**summary, "losses": result.losses}) + "\n", encoding="utf-8"
     )
     return summary

@@ -25,7 +25,6 @@ from typing import Any
 
 from prmkit.annotate.critic_model import critic_info
 from prmkit.annotate.io import Judgement, solution_key
-from prmkit.annotate.progress import annotation_progress
 from prmkit.config import save_config
 from prmkit.data.jsonl import AppendLog
 from prmkit.data.records import LabeledSolution, StepLabels
@@ -33,6 +32,7 @@ from prmkit.errors import ConfigError, DataError
 from prmkit.evaluate.critic import CRITIQUE_TEMPLATE, CriticVerdict, critique_prompt, parse_critique
 from prmkit.generation.base import GenerationBackend, GenerationConfig, load_backend, stable_seed
 from prmkit.grading import last_boxed
+from prmkit.progress import progress_bar
 
 TEMPLATES = {"processbench": CRITIQUE_TEMPLATE}
 _NEGATIVE = re.compile(r"\s*-\d+\s*")
@@ -169,7 +169,7 @@ def annotate_judge(cfg: JudgeConfig, pairs: Sequence[LabeledSolution], output: s
         if todo:
             with (
                 load_backend(cfg) as backend,
-                annotation_progress("judge", len(todo), cfg.progress) as advance,
+                progress_bar("judge", len(todo), cfg.progress) as advance,
             ):
                 for record in judge_stream(cfg, backend, todo, spec):
                     log.append(record)

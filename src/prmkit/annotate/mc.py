@@ -44,7 +44,6 @@ from pathlib import Path
 from typing import Any
 
 from prmkit.annotate.io import solution_key
-from prmkit.annotate.progress import annotation_progress
 from prmkit.config import from_dict, read_yaml, save_config
 from prmkit.data.jsonl import AppendLog
 from prmkit.data.prompts import DEFAULT_PROMPT, render_prompt
@@ -59,6 +58,7 @@ from prmkit.generation.base import (
     stable_seed,
 )
 from prmkit.grading import extract_answer, grade_batch_status, solution_prediction
+from prmkit.progress import progress_bar
 from prmkit.registry import Registry
 
 # Fields that change how a run is executed, not which labels it produces (safe to change on resume).
@@ -377,7 +377,7 @@ def annotate_mc(cfg: MCConfig, pairs: Sequence[LabeledSolution], output: str | P
                 stream = ray_stream(cfg, todo)
             else:
                 stream = _local_stream(cfg, todo)
-            with annotation_progress("MC rollouts", len(todo), cfg.progress) as advance:
+            with progress_bar("MC rollouts", len(todo), cfg.progress) as advance:
                 for record in stream:
                     log.append(record)
                     written += 1

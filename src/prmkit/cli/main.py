@@ -9,25 +9,12 @@ os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from prmkit.cli.options import new_app  # noqa: E402
+from prmkit.cli import annotate, data, evaluate, generate, grade, quickstart, score, synthetic, train
+from prmkit.cli.options import new_app
 
 app = new_app("prmkit: process supervision for LLM math reasoning (annotate, train PRMs, verify, evaluate, reinforce).")
-
-
-def _attach() -> None:
-    import importlib
-
-    for module in ("data", "grade", "generate", "synthetic", "train", "score", "annotate", "evaluate", "quickstart"):
-        try:
-            mod = importlib.import_module(f"prmkit.cli.{module}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"prmkit.cli.{module}":
-                raise
-            continue
-        mod.register(app)
-
-
-_attach()
+for command_module in (data, grade, generate, synthetic, train, score, annotate, evaluate, quickstart):
+    command_module.register(app)
 
 if __name__ == "__main__":
     app()

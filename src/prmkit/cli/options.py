@@ -16,7 +16,7 @@ import types
 import typing
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any, Literal, Optional, TypeVar, Union
+from typing import Annotated, Any, Literal, TypeVar, Union
 
 import typer
 
@@ -102,14 +102,14 @@ def config_command(
             flat[ident] = dotted
             flag = "--" + dotted.replace("_", "-")
             decls = [f"{flag}/--no-{dotted.replace('_', '-')}"] if cli_tp is bool else [flag]
-            annotation = Annotated[Optional[cli_tp], typer.Option(*decls, help=_help(f), show_default=False)]
+            annotation = Annotated[cli_tp | None, typer.Option(*decls, help=_help(f), show_default=False)]
             params.append(inspect.Parameter(ident, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=annotation))
         params.append(
             inspect.Parameter(
                 "config",
                 inspect.Parameter.KEYWORD_ONLY,
                 default=None,
-                annotation=Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML config (flags override it)")],
+                annotation=Annotated[Path | None, typer.Option("--config", "-c", help="YAML config (flags override it)")],
             )
         )
         extra_names = {p.name for p in extra or []}

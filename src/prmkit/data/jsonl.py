@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from typing_extensions import Self
 
 from prmkit.errors import DataError
 
@@ -139,7 +140,7 @@ class AppendLog:
     def close(self) -> None:
         self._fh.close()
 
-    def __enter__(self) -> AppendLog:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Literal
 
@@ -31,7 +32,7 @@ def split_steps(text: str, style: StepStyle = "paragraph") -> list[str]:
             parts = [text]
         else:
             bounds = [0, *starts[1:], len(text)]
-            parts = [text[a:b] for a, b in zip(bounds, bounds[1:])]
+            parts = [text[a:b] for a, b in itertools.pairwise(bounds)]
     else:
         raise ValueError(f"unknown step style {style!r}; use one of {', '.join(STEP_STYLES)}")
     return [p.strip() for p in parts if p.strip()]

@@ -11,14 +11,11 @@ config) plus ``world.json`` (the world it was trained on), ``train_config.yaml``
 from __future__ import annotations
 
 import json
-import math
 import random
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from prmkit.config import from_dict, save_config
 from prmkit.data.prompts import render_prompt
@@ -28,6 +25,7 @@ from prmkit.generation.hf import resolve_device
 from prmkit.synthetic.mistakes import DEFAULT_KINDS, MISTAKES, inject_mistake
 from prmkit.synthetic.render import answer_text, solution_steps, solution_text, step_text
 from prmkit.synthetic.world import Chain, WorldConfig, make_problems
+from prmkit.train.loop import torch_threads, train_causal_lm
 
 WORLD_FILE = "world.json"
 IGNORE_INDEX = -100
@@ -169,55 +167,24 @@ def max_new_tokens(world: WorldConfig, tokenizer) -> int:
     return int(1.5 * len(tokenizer(solution_text(steps), add_special_tokens=False)["input_ids"])) + 1
 
 
-def _progress(enabled: bool) -> Progress:
-    return Progress(
-        TextColumn("[bold]train policy"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("loss {task.fields[loss]:.3f}"),
-        TimeElapsedColumn(),
-        disable=not enabled,
-    )
-
-
 def train_policy(cfg: PolicyTrainConfig, output_dir: str | Path, progress: bool = True) -> PolicyTrainResult:
     """Train the policy described by ``cfg`` and save it to ``output_dir``."""
-    from transformers import get_cosine_schedule_with_warmup
-
     from prmkit.synthetic.tokenizer import build_tokenizer
 
     output_dir = Path(output_dir)
-    previous_threads = torch.get_num_threads()
-    if cfg.threads > 0:
-        torch.set_num_threads(cfg.threads)
-    try:
+    with torch_threads(cfg.threads):
         device = resolve_device(cfg.device)
         tokenizer = build_tokenizer()
-        model = build_model(cfg, tokenizer).to(device).train()
-        optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-        schedule = get_cosine_schedule_with_warmup(optimizer, cfg.warmup_steps, cfg.steps)
+        model = build_model(cfg, tokenizer).to(device)
         rng = random.Random(f"prmkit-policy:{cfg.seed}")
-        losses: list[float] = []
-        start, start_cpu = time.perf_counter(), time.process_time()
-        with _progress(progress) as bar:
-            task = bar.add_task("train", total=cfg.steps, loss=math.nan)
-            for step in range(cfg.steps):
-                problems = make_problems(cfg.world, cfg.batch_size, seed=f"train-{cfg.seed}", start=step * cfg.batch_size)
-                pairs = training_texts(problems, rng, cfg.mistake_rate, cfg.mistake_kinds)
-                batch = {k: v.to(device) for k, v in encode_batch(tokenizer, pairs, cfg.max_length).items()}
-                loss = model(**batch, use_cache=False).loss
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-                optimizer.step()
-                schedule.step()
-                optimizer.zero_grad(set_to_none=True)
-                losses.append(loss.item())
-                bar.update(task, advance=1, loss=sum(losses[-10:]) / len(losses[-10:]))
-        seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - start_cpu
-    finally:
-        torch.set_num_threads(previous_threads)
 
-    model.eval()
+        def make_batch(step: int) -> dict[str, torch.Tensor]:
+            problems = make_problems(cfg.world, cfg.batch_size, seed=f"train-{cfg.seed}", start=step * cfg.batch_size)
+            pairs = training_texts(problems, rng, cfg.mistake_rate, cfg.mistake_kinds)
+            return {k: v.to(device) for k, v in encode_batch(tokenizer, pairs, cfg.max_length).items()}
+
+        result = train_causal_lm(model, cfg, make_batch, "train policy", progress)
+
     output_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(output_dir)
     tokenizer.save_pretrained(output_dir)
@@ -226,13 +193,13 @@ def train_policy(cfg: PolicyTrainConfig, output_dir: str | Path, progress: bool 
     num_parameters = sum(p.numel() for p in model.parameters())
     metrics = {
         "steps": cfg.steps,
-        "seconds": round(seconds, 2),
-        "cpu_seconds": round(cpu_seconds, 2),  # differs from seconds when other processes share the cores
+        "seconds": round(result.seconds, 2),
+        "cpu_seconds": round(result.cpu_seconds, 2),
         "num_parameters": num_parameters,
-        "losses": losses,
+        "losses": result.losses,
     }
     (output_dir / "train_metrics.json").write_text(json.dumps(metrics) + "\n", encoding="utf-8")
-    return PolicyTrainResult(output_dir=output_dir, losses=losses, seconds=seconds, num_parameters=num_parameters)
+    return PolicyTrainResult(output_dir, result.losses, result.seconds, num_parameters)
 
 
 def load_world(model_dir: str | Path) -> WorldConfig:

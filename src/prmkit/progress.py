@@ -1,4 +1,4 @@
-"""The rich progress bar shared by the annotation commands (on stderr, so stdout stays clean)."""
+"""The rich progress bar shared by long jobs (on stderr, so stdout stays clean), with the time left."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from rich.progress import (
 
 
 @contextmanager
-def annotation_progress(description: str, total: int, enabled: bool = True) -> Iterator[Callable[..., None]]:
+def progress_bar(description: str, total: int, enabled: bool = True) -> Iterator[Callable[..., None]]:
     """Yield ``advance(info="", steps=1)``, which moves the bar and shows ``info`` beside it."""
     progress = Progress(
         TextColumn(f"[bold]{description}"),
