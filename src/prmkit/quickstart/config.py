@@ -1,0 +1,89 @@
+"""The quickstart's configuration: one dataclass per stage, nested, with sizes that fit 10 minutes on 2 cores."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from prmkit.annotate.critic_model import CriticTrainConfig
+from prmkit.errors import ConfigError
+from prmkit.generation.base import GenerationConfig
+from prmkit.train.policy import PolicyTrainConfig
+
+
+@dataclass
+class QuickstartConfig:
+    """``prmkit quickstart``: the run directory, the data, the models and the size of each stage.
+
+    Synthetic mode (the default) trains a tiny policy and a critic from scratch on the arithmetic
+    world, where every step's truth is known. Real mode (``data: gsm8k`` or ``math500`` plus a
+    ``generator``) samples from an existing model instead; ``serve_gguf`` starts a llama.cpp server
+    for it on 127.0.0.1 and stops it at the end.
+    """
+
+    runs_dir: str = field(default="runs", metadata={"help": "folder that holds one sub-folder per run"})
+    run_dir: str | None = field(
+        default=None,
+        metadata={
+            "help": "run folder to use (default: resume the newest unfinished run in runs_dir, else start one)"
+        },
+    )
+    seed: int = field(default=0, metadata={"help": "seed of the problems, sampling, annotation and training"})
+    data: str = field(
+        default="synthetic",
+        metadata={"help": "synthetic (the arithmetic world), gsm8k or math500 (from the shared data folder)"},
+    )
+    problems: int = field(
+        default=200, metadata={"help": "held-out problems for best-of-N and the RL evaluation"}
+    )
+    annotate_problems: int = field(
+        default=250,
+        metadata={"help": "other problems whose sampled solutions are annotated to train the PRM"},
+    )
+    annotate_samples: int = field(default=4, metadata={"help": "sampled solutions per annotation problem"})
+    n_max: int = field(default=16, metadata={"help": "best-of-N candidates per held-out problem"})
+    temperature: float = field(default=0.8, metadata={"help": "sampling temperature of the policy"})
+    rollouts: int = field(default=8, metadata={"help": "Monte Carlo rollouts per step prefix"})
+    prm_labels: str = field(
+        default="consensus", metadata={"help": "labels the PRM trains on: consensus, mc (hard) or mc-soft"}
+    )
+    prm_steps: int = field(default=300, metadata={"help": "PRM training steps"})
+    prm_lr: float = field(default=1e-3, metadata={"help": "PRM learning rate"})
+    rl_steps: int = field(default=0, metadata={"help": "step-by-step PPO updates (0: skip RL)"})
+    policy: PolicyTrainConfig = field(
+        default_factory=PolicyTrainConfig, metadata={"help": "the tiny policy (synthetic mode)"}
+    )
+    critic: CriticTrainConfig = field(
+        default_factory=lambda: CriticTrainConfig(steps=600),
+        metadata={"help": "the synthetic judge stand-in (synthetic mode)"},
+    )
+    generator: GenerationConfig = field(
+        default_factory=lambda: GenerationConfig(model=""),
+        metadata={"help": "real mode: the policy's backend and model (empty model: train the tiny policy)"},
+    )
+    serve_gguf: str = field(
+        default="",
+        metadata={"help": "real mode: a .gguf file (or 'smollm2') to serve with llama.cpp as the generator"},
+    )
+    prm_backbone: str = field(
+        default="", metadata={"help": "PRM backbone (HF folder or .gguf); default: the tiny policy"}
+    )
+    max_new_tokens: int = field(default=0, metadata={"help": "tokens per sample (0: the world's budget)"})
+
+    def __post_init__(self) -> None:
+        for name in ("problems", "annotate_problems", "annotate_samples", "n_max", "rollouts", "prm_steps"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.prm_labels not in ("consensus", "mc", "mc-soft"):
+            raise ConfigError(f"prm_labels must be consensus, mc or mc-soft, got {self.prm_labels!r}")
+        if self.data not in ("synthetic", "gsm8k", "math500"):
+            raise ConfigError(f"data must be synthetic, gsm8k or math500, got {self.data!r}")
+        if self.data != "synthetic" and not (
+            self.generator.model or self.serve_gguf or self.generator.base_url
+        ):
+            raise ConfigError(
+                f"data {self.data!r} needs a generator (generator.model, generator.base_url or serve_gguf)"
+            )
+
+    @property
+    def synthetic(self) -> bool:
+        return self.data == "synthetic"

@@ -1,0 +1,231 @@
+"""The quickstart's stages. Each takes the config, the run directory and its own stage folder, writes
+its outputs there (``metrics.json`` where the report should show it) and returns a short summary.
+
+Problem streams stay apart: the policy trains on ``train-{seed}``, the critic on ``critic-{seed}``,
+the annotated solutions come from ``annotate-{seed}`` and every evaluation uses ``eval-{seed}``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from prmkit.data.jsonl import read_records, write_jsonl
+from prmkit.data.records import Problem
+from prmkit.evaluate.artifacts import write_metrics
+from prmkit.generation.base import GenerationConfig
+from prmkit.quickstart.config import QuickstartConfig
+
+PROBLEMS = "problems"
+POLICY = "policy"
+
+
+def problems_file(run: Path, split: str) -> Path:
+    return run / PROBLEMS / f"{split}.jsonl"
+
+
+def make_problems(cfg: QuickstartConfig, out: Path) -> dict[str, Any]:
+    """Held-out evaluation problems and the (disjoint) problems whose samples get annotated."""
+    if cfg.synthetic:
+        from prmkit.synthetic.world import make_problems as synth
+
+        held_out = synth(cfg.policy.world, cfg.problems, seed=f"eval-{cfg.seed}")
+        annotate = synth(cfg.policy.world, cfg.annotate_problems, seed=f"annotate-{cfg.seed}")
+    else:
+        from prmkit.data.formats import load_dataset_records
+
+        records = load_dataset_records(cfg.data, limit=cfg.problems + cfg.annotate_problems)
+        loaded = [r for r in records if isinstance(r, Problem)]
+        held_out, annotate = loaded[: cfg.problems], loaded[cfg.problems :]
+    write_jsonl(out / "eval.jsonl", held_out)
+    write_jsonl(out / "annotate.jsonl", annotate)
+    return {"eval": len(held_out), "annotate": len(annotate)}
+
+
+def train_policy(cfg: QuickstartConfig, out: Path) -> dict[str, Any]:
+    from prmkit.train.policy import train_policy as train
+
+    result = train(cfg.policy, out)
+    return {"seconds": result.seconds, "final_loss": result.losses[-1], "parameters": result.num_parameters}
+
+
+def generator(cfg: QuickstartConfig, run: Path) -> GenerationConfig:
+    """The policy's backend: the tiny policy just trained, or the configured real model."""
+    if cfg.generator.model or cfg.generator.base_url:
+        return cfg.generator
+    return dataclasses.replace(cfg.generator, backend="transformers", model=str(run / POLICY), batch_size=64)
+
+
+def token_budget(cfg: QuickstartConfig, run: Path) -> int:
+    """Tokens per sample: the configured budget, else the synthetic world's."""
+    if cfg.max_new_tokens:
+        return cfg.max_new_tokens
+    if not cfg.synthetic:
+        return 384
+    from transformers import AutoTokenizer
+
+    from prmkit.train.policy import max_new_tokens
+
+    return max_new_tokens(cfg.policy.world, AutoTokenizer.from_pretrained(run / POLICY))
+
+
+def sample(cfg: QuickstartConfig, run: Path, out: Path) -> dict[str, Any]:
+    """Greedy answers to the held-out problems and ``annotate_samples`` samples per annotation problem."""
+    from prmkit.generation.sample import GenerateConfig, generate_solutions
+
+    gen = generator(cfg, run)
+    common = {**_fields(gen), "max_new_tokens": token_budget(cfg, run), "seed": cfg.seed}
+    generate_solutions(
+        GenerateConfig(**common, n=1, temperature=0.0), problems_file(run, "eval"), out / "greedy.jsonl"
+    )
+    generate_solutions(
+        GenerateConfig(**common, n=cfg.annotate_samples, temperature=cfg.temperature),
+        problems_file(run, "annotate"),
+        out / "annotate.jsonl",
+    )
+    return {"greedy": cfg.problems, "annotate": cfg.annotate_problems * cfg.annotate_samples}
+
+
+def _fields(gen: GenerationConfig) -> dict[str, Any]:
+    return {f.name: getattr(gen, f.name) for f in dataclasses.fields(GenerationConfig)}
+
+
+def grade(cfg: QuickstartConfig, run: Path, out: Path) -> dict[str, Any]:
+    """Answer grades (math-verify) and, on the synthetic world, the exact process truth."""
+    from prmkit.quickstart.grades import grade_file
+
+    summary = {}
+    for name, split in (("greedy", "eval"), ("annotate", "annotate")):
+        rows, summary[name] = grade_file(
+            read_records(problems_file(run, split), Problem), run / "samples" / f"{name}.jsonl"
+        )
+        write_jsonl(out / f"{name}.jsonl", rows)
+    write_metrics(out, {"title": "Policy samples", "summary": summary})
+    return summary
+
+
+def train_critic(cfg: QuickstartConfig, out: Path) -> dict[str, Any]:
+    """The synthetic judge stand-in, trained on its own problem stream."""
+    from prmkit.annotate.critic_model import train_critic as train
+
+    critic = dataclasses.replace(cfg.critic, world=cfg.policy.world, seed=cfg.seed)
+    summary = train(critic, out)
+    return {"seconds": summary["seconds"], "held_out": summary["held_out"]}
+
+
+def annotate(cfg: QuickstartConfig, run: Path, out: Path) -> dict[str, Any]:
+    """Monte Carlo labels for every step, judge verdicts, consensus, and (synthetic) the label-quality lab."""
+    from prmkit.annotate.consensus import consensus
+    from prmkit.annotate.io import Judgement, read_annotations, read_labeled, read_pairs
+    from prmkit.annotate.judge import JudgeConfig, annotate_judge
+    from prmkit.annotate.mc import MCConfig, annotate_mc
+
+    pairs = read_pairs(run / "samples" / "annotate.jsonl", problems_file(run, "annotate"))
+    gen = _fields(generator(cfg, run))
+    mc = MCConfig(
+        **gen, n=cfg.rollouts, strategy="all", max_new_tokens=token_budget(cfg, run),
+        temperature=cfg.temperature, seed=cfg.seed,
+    )  # fmt: skip
+    mc_summary = annotate_mc(mc, pairs, out / "mc.jsonl")
+    judge = JudgeConfig(**gen, seed=cfg.seed)
+    if cfg.synthetic:
+        judge = dataclasses.replace(judge, model=str(run / "critic"))
+    judge_summary = annotate_judge(judge, pairs, out / "judge.jsonl")
+    verdicts = [r for r in read_annotations(out / "judge.jsonl") if isinstance(r, Judgement)]
+    kept, stats = consensus(read_labeled(out / "mc.jsonl"), verdicts)
+    write_jsonl(out / "consensus.jsonl", kept)
+    summary = {
+        "rollouts_per_solution": mc_summary["rollouts_per_solution"],
+        "judge_unparsable": judge_summary["unparsable"],
+        "consensus_retention": stats["retention"],
+    }
+    if cfg.synthetic:
+        summary.update(label_lab(out, verdicts))
+    return summary
+
+
+def label_lab(out: Path, verdicts: list[Any]) -> dict[str, Any]:
+    """The label-quality lab against the exact truth; writes ``labels/metrics.json`` and figures."""
+    from prmkit.annotate.io import read_labeled
+    from prmkit.annotate.report import label_quality, write_report
+
+    metrics = label_quality(read_labeled(out / "mc.jsonl"), verdicts)
+    write_report(metrics, out.parent / "labels")
+    methods = metrics["data"]["methods"]
+    return {
+        f"{name} first-error accuracy": methods[name]["first_error_acc"]
+        for name in ("MC-HE", "judge", "consensus")
+    }
+
+
+def prm_examples(cfg: QuickstartConfig, run: Path) -> list[Any]:
+    from prmkit.annotate.io import read_labeled
+
+    name = "consensus.jsonl" if cfg.prm_labels == "consensus" else "mc.jsonl"
+    return read_labeled(run / "annotate" / name)
+
+
+def prm_backbone(cfg: QuickstartConfig, run: Path) -> str:
+    """The configured backbone, else the tiny policy, else the generator's model file or folder."""
+    if cfg.prm_backbone:
+        return cfg.prm_backbone
+    if (run / POLICY).is_dir():
+        return str(run / POLICY)
+    if cfg.serve_gguf:
+        from prmkit.generation.base import smollm2_gguf_path
+
+        return str(smollm2_gguf_path()) if cfg.serve_gguf == "smollm2" else cfg.serve_gguf
+    return cfg.generator.model
+
+
+def train_prm(cfg: QuickstartConfig, run: Path, out: Path) -> dict[str, Any]:
+    """A PRM on the annotated labels, with the policy (or ``prm_backbone``) as its backbone."""
+    from prmkit.train.prm import PRMTrainConfig
+    from prmkit.train.prm import train_prm as train
+
+    prm = PRMTrainConfig(
+        model=prm_backbone(cfg, run), output_dir=str(out / "model"),
+        labels="soft" if cfg.prm_labels == "mc-soft" else "hard", max_steps=cfg.prm_steps,
+        lr=cfg.prm_lr, batch_size=16, eval_steps=0, save_steps=max(cfg.prm_steps // 3, 1), seed=cfg.seed,
+    )  # fmt: skip
+    result = train(prm_examples(cfg, run), prm)
+    summary = {"labels": cfg.prm_labels, "train_solutions": result.train_examples, **result.metrics}
+    note = (
+        "Held-out metrics score the PRM against held-out annotation labels, not the truth (see ProcessBench)."
+    )
+    write_metrics(out, {"title": "PRM training", "notes": [note], "summary": summary})
+    return summary
+
+
+def best_of_n(cfg: QuickstartConfig, run: Path) -> dict[str, Any]:
+    """The BoN harness (and its bias diagnostics) on the held-out problems; writes ``bon/`` and ``diagnostics/``."""
+    from prmkit.evaluate.bon import BonEvalConfig, run_bon_eval
+
+    bon = BonEvalConfig(
+        run_dir=str(run), problems=str(problems_file(run, "eval")), limit=None, generation=generator(cfg, run),
+        n_max=cfg.n_max, temperature=cfg.temperature, max_new_tokens=token_budget(cfg, run),
+        sample_seed=cfg.seed, prm=str(run / "prm" / "model"), seed=cfg.seed,
+    )  # fmt: skip
+    metrics = run_bon_eval(bon)
+    methods = metrics["data"]["methods"]
+    return {name: curve["accuracy"][-1] for name, curve in methods.items()}
+
+
+def process_bench(cfg: QuickstartConfig, run: Path) -> dict[str, Any]:
+    """ProcessBench-style F1 of the PRM: on the synthetic candidates' true labels, else on ProcessBench."""
+    from prmkit.evaluate.processbench import ProcessBenchConfig, run_processbench
+
+    labeled = run / "bon" / "labeled.jsonl"
+    data = str(labeled) if labeled.is_file() else "processbench"
+    pb = ProcessBenchConfig(
+        run_dir=str(run), data=data, prm=str(run / "prm" / "model"), limit=None if labeled.is_file() else 20,
+        threshold=None if data == "processbench" else 0.5,
+    )  # fmt: skip
+    return run_processbench(pb)["summary"]
+
+
+def write_report(run: Path) -> Path:
+    from prmkit.evaluate.report import write_report as write
+
+    return write(run, title=f"prmkit quickstart: {run.name}")
