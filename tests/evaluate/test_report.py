@@ -7,20 +7,18 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import subprocess
 
 import pytest
 from bon_records import store
 from typer.testing import CliRunner
 
+from chromium_probe import CHROMIUM, image_widths, screenshot
 from prmkit.cli.main import app
 from prmkit.evaluate import plots
 from prmkit.evaluate.bon import BonEvalConfig, CandidateArrays, curves, summarize, write_outputs
 from prmkit.evaluate.diagnostics import run_diagnostics
 from prmkit.evaluate.report import write_report
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 ROWS = [
     [
         (True, 0, [0.9, 0.9, 0.8], -1),
@@ -88,31 +86,6 @@ def test_report_command(run_dir, tmp_path):
 @pytest.mark.skipif(CHROMIUM is None, reason="needs Chromium: apt-get install -y chromium")
 def test_report_renders_in_chromium_with_every_image_loaded(run_dir, tmp_path):
     page = write_report(run_dir)
-    probe = tmp_path / "probe.html"
-    script = (
-        "<script>window.addEventListener('load',()=>{document.body.setAttribute('data-images',"
-        "Array.from(document.images).map(i=>i.complete&&i.naturalWidth>0?i.naturalWidth:0).join(','))})</script>"
-    )
-    probe.write_text(
-        page.read_text(encoding="utf-8").replace("</body>", script + "</body>"), encoding="utf-8"
-    )
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000"]
-    dom = subprocess.run(
-        [CHROMIUM, *flags, "--dump-dom", probe.as_uri()],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    ).stdout
-    widths = re.search(r'data-images="([^"]*)"', dom)
-    assert widths is not None, dom[:500]
-    loaded = [int(w) for w in widths.group(1).split(",")]
+    loaded = image_widths(page, tmp_path)
     assert len(loaded) == 3 and all(w > 100 for w in loaded), loaded  # every figure decoded, none broken
-    shot = tmp_path / "report.png"
-    subprocess.run(
-        [CHROMIUM, *flags, "--window-size=1200,2600", f"--screenshot={shot}", page.as_uri()],
-        capture_output=True,
-        timeout=120,
-        check=True,
-    )
-    assert shot.stat().st_size > 50_000  # a rendered page with figures, not a blank one
+    assert screenshot(page, tmp_path / "report.png") > 50_000  # a rendered page with figures, not a blank one

@@ -122,6 +122,7 @@ def config_command(
 
         command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
         command.__doc__ = help
+        command.config_cls = config_cls  # type: ignore[attr-defined]  # lets tests check YAML files against it
         app.command(name, help=help)(command)
         return fn
 

@@ -93,6 +93,10 @@ class GenerationConfig:
         default="auto", metadata={"help": "weight dtype; auto is float32 on cpu and bfloat16 on cuda"}
     )
     batch_size: int = field(default=32, metadata={"help": "sequences decoded together (transformers)"})
+    tensor_parallel_size: int = field(default=1, metadata={"help": "GPUs one model is split over (vllm)"})
+    gpu_memory_utilization: float = field(
+        default=0.9, metadata={"help": "share of each GPU's memory vLLM may take (vllm)"}
+    )
     logprobs: bool = field(
         default=True, metadata={"help": "return the log probability of each generated token"}
     )
@@ -130,13 +134,15 @@ class GenerationConfig:
     )
 
     def __post_init__(self) -> None:
-        for name in ("batch_size", "max_concurrency"):
+        for name in ("batch_size", "max_concurrency", "tensor_parallel_size"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.retries < 0:
             raise ConfigError(f"retries must be >= 0, got {self.retries}")
         if self.timeout <= 0 or self.retry_backoff < 0:
             raise ConfigError("timeout must be > 0 and retry_backoff >= 0")
+        if not 0 < self.gpu_memory_utilization <= 1:
+            raise ConfigError(f"gpu_memory_utilization must lie in (0, 1], got {self.gpu_memory_utilization}")
 
 
 @dataclass

@@ -44,7 +44,13 @@ class VLLMBackend(GenerationBackend):
             raise ConfigError("the vllm backend needs model: a model directory or a .gguf file")
         self.cfg = cfg
         model = f"{cfg.model.rstrip('/')}/{cfg.gguf_file}" if cfg.gguf_file else cfg.model
-        self.llm = self._vllm.LLM(model=model, tokenizer=cfg.tokenizer, dtype=cfg.dtype)
+        self.llm = self._vllm.LLM(
+            model=model,
+            tokenizer=cfg.tokenizer,
+            dtype=cfg.dtype,
+            tensor_parallel_size=cfg.tensor_parallel_size,
+            gpu_memory_utilization=cfg.gpu_memory_utilization,
+        )
 
     def generate(
         self,

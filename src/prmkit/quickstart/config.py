@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from prmkit.annotate.critic_model import CriticTrainConfig
+from prmkit.data.prompts import DEFAULT_PROMPT
 from prmkit.errors import ConfigError
 from prmkit.generation.base import GenerationConfig
 from prmkit.train.policy import PolicyTrainConfig
@@ -68,6 +69,16 @@ class QuickstartConfig:
         default="", metadata={"help": "PRM backbone (HF folder or .gguf); default: the tiny policy"}
     )
     max_new_tokens: int = field(default=0, metadata={"help": "tokens per sample (0: the world's budget)"})
+    prompt_template: str = field(
+        default=DEFAULT_PROMPT,
+        metadata={
+            "help": "prompt the policy continues ({question}); real mode: include the model's chat markup"
+        },
+    )
+    judge_max_new_tokens: int = field(
+        default=512,
+        metadata={"help": "tokens per judge critique (the synthetic critic uses its own, smaller budget)"},
+    )
 
     def __post_init__(self) -> None:
         for name in ("problems", "annotate_problems", "annotate_samples", "n_max", "rollouts", "prm_steps"):

@@ -75,7 +75,10 @@ def sample(cfg: QuickstartConfig, run: Path, out: Path) -> dict[str, Any]:
     from prmkit.generation.sample import GenerateConfig, generate_solutions
 
     gen = generator(cfg, run)
-    common = {**_fields(gen), "max_new_tokens": token_budget(cfg, run), "seed": cfg.seed}
+    common = {
+        **_fields(gen), "max_new_tokens": token_budget(cfg, run), "seed": cfg.seed,
+        "prompt_template": cfg.prompt_template,
+    }  # fmt: skip
     generate_solutions(
         GenerateConfig(**common, n=1, temperature=0.0), problems_file(run, "eval"), out / "greedy.jsonl"
     )
@@ -125,10 +128,10 @@ def annotate(cfg: QuickstartConfig, run: Path, out: Path) -> dict[str, Any]:
     gen = _fields(generator(cfg, run))
     mc = MCConfig(
         **gen, n=cfg.rollouts, strategy="all", max_new_tokens=token_budget(cfg, run),
-        temperature=cfg.temperature, seed=cfg.seed,
+        temperature=cfg.temperature, seed=cfg.seed, prompt_template=cfg.prompt_template,
     )  # fmt: skip
     mc_summary = annotate_mc(mc, pairs, out / "mc.jsonl")
-    judge = JudgeConfig(**gen, seed=cfg.seed)
+    judge = JudgeConfig(**gen, seed=cfg.seed, max_new_tokens=cfg.judge_max_new_tokens)
     if cfg.synthetic:
         judge = dataclasses.replace(judge, model=str(run / "critic"))
     judge_summary = annotate_judge(judge, pairs, out / "judge.jsonl")
@@ -205,7 +208,7 @@ def best_of_n(cfg: QuickstartConfig, run: Path) -> dict[str, Any]:
     bon = BonEvalConfig(
         run_dir=str(run), problems=str(problems_file(run, "eval")), limit=None, generation=generator(cfg, run),
         n_max=cfg.n_max, temperature=cfg.temperature, max_new_tokens=token_budget(cfg, run),
-        sample_seed=cfg.seed, prm=str(run / "prm" / "model"), seed=cfg.seed,
+        sample_seed=cfg.seed, prm=str(run / "prm" / "model"), seed=cfg.seed, prompt_template=cfg.prompt_template,
     )  # fmt: skip
     metrics = run_bon_eval(bon)
     methods = metrics["data"]["methods"]
