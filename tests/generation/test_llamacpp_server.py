@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
+
 import httpx
 import pytest
 
@@ -30,3 +36,31 @@ def test_missing_and_broken_model_files_give_clear_errors(tmp_path):
     with pytest.raises(PrmkitError, match="exited with code"):
         server.start()
     assert server.process.poll() is not None
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="parent-death signal is Linux-only")
+def test_a_kill_9_of_prmkit_leaves_no_server_behind(tmp_path):
+    """The server child dies with its parent, even when the parent gets SIGKILL and cleans up nothing."""
+    script = (
+        "import sys, time\n"
+        "from prmkit.generation import LlamaCppServer, smollm2_gguf_path\n"
+        "server = LlamaCppServer(smollm2_gguf_path(), n_threads=1).start()\n"
+        "print(server.process.pid, flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    server_pid = int(parent.stdout.readline())
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _alive(server_pid):
+        time.sleep(0.1)
+    assert not _alive(server_pid)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"  # a zombie has exited
+    except FileNotFoundError:
+        return False

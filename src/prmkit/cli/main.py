@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import sys
 
 # prmkit draws its own rich progress bars; silence the hub/transformers tqdm bars and advisory noise.
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
@@ -16,5 +18,11 @@ app = new_app("prmkit: process supervision for LLM math reasoning (annotate, tra
 for command_module in (data, grade, generate, synthetic, train, score, annotate, evaluate, quickstart):
     command_module.register(app)
 
-if __name__ == "__main__":
+def main() -> None:
+    """The ``prmkit`` entry point: SIGTERM exits like Ctrl-C, so servers stop and logs close on the way out."""
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     app()
+
+
+if __name__ == "__main__":
+    main()

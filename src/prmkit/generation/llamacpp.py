@@ -12,6 +12,7 @@ errors. Its output goes to a log file whose tail is shown if it fails to start.
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -25,12 +26,29 @@ from typing_extensions import Self
 
 from prmkit.errors import PrmkitError
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
 
 def free_port(host: str = "127.0.0.1") -> int:
     """A port that was free a moment ago."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return sock.getsockname()[1]
+
+
+def launcher() -> list[str]:
+    """How to start ``llama_cpp.server``. On Linux the child first asks for SIGKILL when its parent
+    dies (prctl PR_SET_PDEATHSIG), so even a kill -9 of prmkit leaves no server behind."""
+    if sys.platform != "linux":
+        return [sys.executable, "-m", "llama_cpp.server"]
+    code = (
+        "import ctypes, os, runpy, signal, sys\n"
+        f"ctypes.CDLL(None).prctl({PR_SET_PDEATHSIG}, signal.SIGKILL)\n"
+        f"if os.getppid() != {os.getpid()}: sys.exit(1)  # the parent died before prctl\n"
+        "sys.argv[0] = 'llama_cpp.server'\n"
+        "runpy.run_module('llama_cpp.server', run_name='__main__', alter_sys=True)\n"
+    )
+    return [sys.executable, "-c", code]
 
 
 class LlamaCppServer:
@@ -69,7 +87,7 @@ class LlamaCppServer:
                 "the llama.cpp server needs `pip install 'llama-cpp-python[server]'` (or prmkit[gguf])"
             )
         command = [
-            sys.executable, "-m", "llama_cpp.server",
+            *launcher(),
             "--model", str(self.model_path),
             "--host", self.host,
             "--port", str(self.port),
@@ -81,7 +99,10 @@ class LlamaCppServer:
         self.log_path = Path(log_path)
         with open(fd, "wb") as log:
             self.process = subprocess.Popen(
-                command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+                command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
             )
         try:
             self._wait_ready()

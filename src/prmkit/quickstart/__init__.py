@@ -41,7 +41,7 @@ def served_generator(cfg: QuickstartConfig, console: Console) -> Iterator[Quicks
     from prmkit.generation.llamacpp import LlamaCppServer
 
     gguf = smollm2_gguf_path() if cfg.serve_gguf == "smollm2" else Path(cfg.serve_gguf)
-    with LlamaCppServer(gguf) as server:
+    with LlamaCppServer(gguf, n_threads=cfg.serve_threads or None) as server:
         console.print(f"serving {gguf.name} with llama.cpp at {server.base_url}")
         gen = dataclasses.replace(cfg.generator, backend="openai", base_url=server.base_url, model=gguf.stem)
         yield dataclasses.replace(cfg, generator=gen)

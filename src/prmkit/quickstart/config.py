@@ -65,6 +65,10 @@ class QuickstartConfig:
         default="",
         metadata={"help": "real mode: a .gguf file (or 'smollm2') to serve with llama.cpp as the generator"},
     )
+    serve_threads: int = field(
+        default=1,
+        metadata={"help": "llama.cpp threads (0: its default; one thread stays fast when the cores are shared)"},
+    )
     prm_backbone: str = field(
         default="", metadata={"help": "PRM backbone (HF folder or .gguf); default: the tiny policy"}
     )
