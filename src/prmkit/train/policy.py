@@ -22,6 +22,7 @@ from prmkit.data.prompts import render_prompt
 from prmkit.data.records import Problem
 from prmkit.errors import ConfigError
 from prmkit.generation.hf import resolve_device
+from prmkit.synthetic.habits import HabitsConfig, apply_habits
 from prmkit.synthetic.mistakes import DEFAULT_KINDS, MISTAKES, inject_mistake
 from prmkit.synthetic.render import answer_text, solution_steps, solution_text, step_text
 from prmkit.synthetic.world import Chain, WorldConfig, make_problems
@@ -35,7 +36,7 @@ IGNORE_INDEX = -100
 class PolicyTrainConfig:
     """Training a tiny policy from scratch.
 
-    Parameters that control the data: ``world``, ``mistake_rate``, ``mistake_kinds``.
+    Parameters that control the data: ``world``, ``mistake_rate``, ``mistake_kinds``, ``habits``.
     Parameters that control the model: ``hidden_size``, ``num_layers``, ``num_heads``, ``intermediate_size``,
     ``max_length``. Parameters that control optimisation: ``steps``, ``batch_size``, ``lr``,
     ``warmup_steps``, ``weight_decay``, ``seed``.
@@ -44,7 +45,10 @@ class PolicyTrainConfig:
     world: WorldConfig = field(default_factory=WorldConfig, metadata={"help": "the arithmetic world to train on"})
     mistake_rate: float = field(default=0.25, metadata={"help": "share of training solutions with one injected mistake"})
     mistake_kinds: list[str] = field(
-        default_factory=lambda: list(DEFAULT_KINDS), metadata={"help": "kinds of injected mistakes (slip, carry, skip)"}
+        default_factory=lambda: list(DEFAULT_KINDS), metadata={"help": "kinds of injected mistakes (slip, carry, skip, operand)"}
+    )
+    habits: HabitsConfig = field(
+        default_factory=HabitsConfig, metadata={"help": "bad answering habits, all off by default (prmkit.synthetic.habits)"}
     )
     steps: int = field(default=750, metadata={"help": "optimizer steps (the training length is fixed in steps, not time)"})
     batch_size: int = field(default=32, metadata={"help": "problems per step (each drawn fresh)"})
@@ -83,8 +87,11 @@ class PolicyTrainResult:
     num_parameters: int
 
 
-def training_texts(problems: list[Problem], rng: random.Random, mistake_rate: float, kinds: list[str]) -> list[tuple[str, str]]:
-    """(prompt, solution) pairs: correct solutions, with one injected mistake in a ``mistake_rate`` share."""
+def training_texts(
+    problems: list[Problem], rng: random.Random, mistake_rate: float, kinds: list[str], habits: HabitsConfig | None = None
+) -> list[tuple[str, str]]:
+    """(prompt, solution) pairs: correct solutions, with one injected mistake in a ``mistake_rate`` share
+    and, when ``habits`` are given, bad answering habits at their rates."""
     pairs = []
     for problem in problems:
         chain = Chain.from_problem(problem)
@@ -92,6 +99,8 @@ def training_texts(problems: list[Problem], rng: random.Random, mistake_rate: fl
             steps = inject_mistake(chain, rng, kinds).steps
         else:
             steps = solution_steps(chain)
+        if habits is not None:
+            steps = apply_habits(problem, steps, rng, habits)[0]
         pairs.append((render_prompt(problem), solution_text(steps)))
     return pairs
 
@@ -180,7 +189,7 @@ def train_policy(cfg: PolicyTrainConfig, output_dir: str | Path, progress: bool 
 
         def make_batch(step: int) -> dict[str, torch.Tensor]:
             problems = make_problems(cfg.world, cfg.batch_size, seed=f"train-{cfg.seed}", start=step * cfg.batch_size)
-            pairs = training_texts(problems, rng, cfg.mistake_rate, cfg.mistake_kinds)
+            pairs = training_texts(problems, rng, cfg.mistake_rate, cfg.mistake_kinds, cfg.habits)
             return {k: v.to(device) for k, v in encode_batch(tokenizer, pairs, cfg.max_length).items()}
 
         result = train_causal_lm(model, cfg, make_batch, "train policy", progress)

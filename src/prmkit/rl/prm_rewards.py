@@ -1,0 +1,193 @@
+"""PRM rewards: a process reward model's score of each completion, aggregated or per step.
+
+- ``PRMReward`` (``prm``): a PRM loaded in-process with ``prmkit.score.load_prm`` (any adapter).
+- ``PRMHTTPReward`` (``prm_http``): a PRM served by ``prmkit serve``, over HTTP (httpx), so the PRM can
+  live on another GPU or node than the trainer (the verl recipe in ``configs/`` does this).
+
+Both split each completion into steps with ``prmkit.data.steps.split_steps`` (``step_style``,
+prmkit's blank-line paragraphs by default), score the steps against the ``question`` column (the prompt
+text when there is none), and aggregate with ``prmkit.score.aggregate`` (``aggregation``, default
+``min``). For step-by-step PPO, ``step_scores`` gives the per-step probabilities and ``step_spans``
+each step's character span in the completion, so the trainer can put step k's reward on the token
+that ends step k. A completion with no step at all (empty text) has no step scores and reward 0.
+Steps the PRM could not score (beyond its max length) are NaN in ``step_scores`` and skipped by the
+aggregation; a completion none of whose steps were scored gets None.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from prmkit.data.steps import StepStyle, split_steps
+from prmkit.errors import ConfigError, PrmkitError
+from prmkit.rl.rewards import Reward, completion_text
+from prmkit.score.aggregate import AGGREGATIONS, aggregate
+
+TOKEN_ENV = "PRMKIT_SERVER_TOKEN"  # the variable `prmkit serve` reads its token from
+
+
+def step_spans(text: str, style: StepStyle = "paragraph") -> list[tuple[int, int]]:
+    """``(start, end)`` character span of each step ``split_steps(text, style)`` returns, in order."""
+    spans, cursor = [], 0
+    for step in split_steps(text, style):
+        start = text.index(step, cursor)  # steps are stripped, in-order pieces of the text
+        spans.append((start, start + len(step)))
+        cursor = start + len(step)
+    return spans
+
+
+class StepScoreReward(Reward):
+    """Shared logic of the PRM rewards; subclasses implement ``score_steps``."""
+
+    def __init__(self, aggregation: str = "min", step_style: StepStyle = "paragraph") -> None:
+        super().__init__()
+        if aggregation not in AGGREGATIONS:
+            raise ConfigError(
+                f"unknown aggregation {aggregation!r}; known: {', '.join(AGGREGATIONS.names())}"
+            )
+        split_steps("", step_style)  # validates the style
+        self.aggregation, self.step_style = aggregation, step_style
+
+    def score_steps(self, questions: list[str], steps: list[list[str]]) -> list[list[float]]:
+        """P(step is correct) for every step of every solution (NaN where unscored)."""
+        raise NotImplementedError
+
+    def step_spans(self, completion: Any) -> list[tuple[int, int]]:
+        """Each step's ``(start, end)`` character span in the completion text."""
+        return step_spans(completion_text(completion), self.step_style)
+
+    def step_scores(
+        self,
+        *,
+        completions: Sequence[Any],
+        prompts: Sequence[Any] | None = None,
+        question: Sequence[str] | None = None,
+        **_: Any,
+    ) -> list[list[float]]:
+        """One probability per step of each completion (the steps of ``step_spans``)."""
+        questions = _questions(question, prompts, len(completions))
+        steps = [split_steps(completion_text(c), self.step_style) for c in completions]
+        todo = [i for i, s in enumerate(steps) if s]
+        out: list[list[float]] = [[] for _ in completions]
+        if todo:
+            for i, row in zip(todo, self.score_steps([questions[i] for i in todo], [steps[i] for i in todo])):
+                out[i] = row
+        return out
+
+    def __call__(self, **kwargs: Any) -> list[float | None]:
+        out: list[float | None] = []
+        for row in self.step_scores(**kwargs):
+            value = aggregate(row, self.aggregation) if row else 0.0
+            out.append(None if math.isnan(value) else value)
+        return out
+
+
+def _questions(question: Sequence[str] | None, prompts: Sequence[Any] | None, n: int) -> list[str]:
+    if question is not None:
+        return [str(q) for q in question]
+    if prompts is not None:
+        return [completion_text(p).strip() for p in prompts]
+    raise ConfigError("the PRM reward needs a question column (or the prompts) to score the steps against")
+
+
+class PRMReward(StepScoreReward):
+    """The PRM in folder ``prm`` (any ``prmkit.score`` adapter); other options go to ``PRMConfig``
+    (``device``, ``dtype``, ``batch_size``, ``max_tokens``, ``max_length``, ``format``, ``separator``)."""
+
+    name = "prm"
+
+    def __init__(
+        self, prm: str = "", aggregation: str = "min", step_style: StepStyle = "paragraph", **prm_options: Any
+    ) -> None:
+        from prmkit.score import PRMConfig, load_prm
+
+        super().__init__(aggregation, step_style)
+        self.model = load_prm(PRMConfig(prm=str(prm), **prm_options))
+
+    def score_steps(self, questions: list[str], steps: list[list[str]]) -> list[list[float]]:
+        return self.model.score(questions, steps)
+
+
+class PRMHTTPReward(StepScoreReward):
+    """A PRM served by ``prmkit serve`` at ``url`` (``POST /score``, batch form).
+
+    Requests carry at most ``batch_size`` solutions and ``max_steps`` steps (the server's limits);
+    the server batches concurrent requests itself. Transport errors and 503 (queue full; its
+    ``Retry-After`` is honoured) are retried ``retries`` times with exponential backoff. The bearer
+    token is ``token`` or ``$PRMKIT_SERVER_TOKEN``.
+    """
+
+    name = "prm_http"
+
+    def __init__(
+        self,
+        url: str = "",
+        aggregation: str = "min",
+        step_style: StepStyle = "paragraph",
+        token: str | None = None,
+        timeout: float = 120.0,
+        batch_size: int = 32,
+        max_steps: int = 512,
+        retries: int = 3,
+    ) -> None:
+        import httpx
+
+        super().__init__(aggregation, step_style)
+        if not url:
+            raise ConfigError(
+                "the prm_http reward needs url (where `prmkit serve` listens, e.g. http://127.0.0.1:8000)"
+            )
+        if batch_size < 1 or max_steps < 1:
+            raise ConfigError("prm_http: batch_size and max_steps must be positive")
+        self.url = url.rstrip("/")
+        self.batch_size, self.max_steps, self.retries = batch_size, max_steps, retries
+        token = token or os.environ.get(TOKEN_ENV)
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.client = httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
+
+    def score_steps(self, questions: list[str], steps: list[list[str]]) -> list[list[float]]:
+        out: list[list[float]] = []
+        for chunk in self._chunks(steps):
+            items = [{"problem": questions[i], "steps": steps[i]} for i in chunk]
+            results = self._post({"items": items})["results"]
+            out.extend([math.nan if s is None else float(s) for s in r["step_scores"]] for r in results)
+        return out
+
+    def _chunks(self, steps: list[list[str]]) -> list[list[int]]:
+        chunks: list[list[int]] = [[]]
+        count = 0
+        for i, solution in enumerate(steps):
+            if chunks[-1] and (len(chunks[-1]) >= self.batch_size or count + len(solution) > self.max_steps):
+                chunks.append([])
+                count = 0
+            chunks[-1].append(i)
+            count += len(solution)
+        return chunks
+
+    def _post(self, body: dict[str, Any]) -> dict[str, Any]:
+        import httpx
+
+        error = ""
+        for attempt in range(self.retries + 1):
+            delay = 0.5 * 2**attempt
+            try:
+                response = self.client.post("/score", json=body)
+            except httpx.TransportError as exc:
+                error = f"{type(exc).__name__}: {exc}"
+            else:
+                if response.status_code == 200:
+                    return response.json()
+                error = f"HTTP {response.status_code}: {response.text[:300]}"
+                if response.status_code != 503:
+                    raise PrmkitError(f"{self.url}/score: {error}")
+                delay = max(delay, float(response.headers.get("retry-after", 0) or 0))
+            if attempt < self.retries:
+                time.sleep(delay)
+        raise PrmkitError(f"{self.url}/score: failed after {self.retries + 1} attempts; last error: {error}")
+
+    def close(self) -> None:
+        self.client.close()
