@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 import typer
 
-from prmkit.cli.main import app
+from prmkit.cli.main import COMMANDS as LISTED
+from prmkit.cli.main import full_app
 from prmkit.config import load_config
 
 CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").rglob("*.yaml"))
@@ -31,11 +32,17 @@ def command_configs(group: typer.Typer, prefix: str = "") -> dict[str, type]:
     return out
 
 
-COMMANDS = command_configs(app)
+COMMANDS = command_configs(full_app())
 
 
 def test_the_cli_exposes_its_config_classes():
     assert {"quickstart", "annotate mc", "train prm", "eval bon"} <= set(COMMANDS)
+
+
+def test_every_registered_command_is_listed_for_lazy_loading():
+    app = full_app()
+    names = {c.name for c in app.registered_commands} | {g.name for g in app.registered_groups}
+    assert names == set(LISTED)
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: str(p.relative_to(p.parents[1])))

@@ -1,0 +1,149 @@
+"""The settings every RL trainer shares (``GRPOConfig`` and ``PPOConfig`` extend ``RLConfig``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import yaml
+
+from prmkit.data.prompts import DEFAULT_PROMPT
+from prmkit.errors import ConfigError
+from prmkit.rl.rewards import RewardSpec
+
+# Changing these between a run and its resumption is allowed; any other change is refused.
+RESUMABLE_FIELDS = ("steps", "checkpoint_every", "resume", "threads", "device", "eval_every")
+
+
+@dataclass
+class RLConfig:
+    """Common RL settings.
+
+    Parameters that pick the model and data: ``policy``, ``output_dir``, ``problems``,
+    ``prompt_template``, ``chat_template``, ``rewards``. Rollouts: ``batch_size`` prompts per step,
+    ``group_size`` samples each, ``max_new_tokens``, ``temperature``, ``top_p``. Optimisation:
+    ``steps``, ``lr``, ``lr_schedule``, ``warmup_steps``, ``weight_decay``, ``max_grad_norm``,
+    ``epochs`` x ``minibatches`` updates per rollout, ``clip_eps``, ``share_prompt``. Running: ``seed``, ``device``,
+    ``precision``, ``threads``, ``checkpoint_every``, ``resume``. Held-out evaluation: ``eval_problems``,
+    ``eval_every``.
+    """
+
+    policy: str = field(default="", metadata={"help": "policy to train: a Hugging Face causal-LM folder"})
+    output_dir: str = field(
+        default="",
+        metadata={"help": "run folder: log, checkpoint, metrics.json, plots, final policy (e.g. RUN/rl)"},
+    )
+    problems: str = field(
+        default="",
+        metadata={
+            "help": "Problem JSONL to train on; empty: a fresh synthetic stream from the policy's world.json"
+        },
+    )
+    prompt_template: str = field(
+        default=DEFAULT_PROMPT, metadata={"help": "prompt text with a {question} slot"}
+    )
+    chat_template: bool = field(
+        default=False,
+        metadata={"help": "wrap the prompt as a user message with the tokenizer's chat template"},
+    )
+    rewards: list[RewardSpec] = field(
+        default_factory=lambda: [RewardSpec("correctness")],
+        metadata={
+            "help": "weighted rewards (YAML list of {name, weight, options}; CLI: --reward name[:weight])"
+        },
+    )
+    steps: int = field(default=100, metadata={"help": "training steps (one rollout each)"})
+    batch_size: int = field(default=8, metadata={"help": "prompts per step"})
+    group_size: int = field(default=4, metadata={"help": "completions sampled per prompt"})
+    max_new_tokens: int = field(
+        default=0,
+        metadata={"help": "most tokens per completion; 0: the policy's generation config, else 256"},
+    )
+    temperature: float = field(default=0.7, metadata={"help": "rollout sampling temperature (> 0)"})
+    top_p: float = field(default=1.0, metadata={"help": "rollout nucleus sampling mass"})
+    lr: float = field(default=1e-6, metadata={"help": "AdamW learning rate"})
+    lr_schedule: Literal["constant", "cosine"] = field(
+        default="constant", metadata={"help": "after warm-up: constant, or cosine decay to 0"}
+    )
+    warmup_steps: int = field(default=0, metadata={"help": "linear warm-up, in optimizer updates"})
+    weight_decay: float = field(default=0.0, metadata={"help": "AdamW weight decay"})
+    max_grad_norm: float = field(default=1.0, metadata={"help": "gradient clipping norm (0: off)"})
+    epochs: int = field(default=1, metadata={"help": "passes over each rollout (1: on-policy)"})
+    minibatches: int = field(default=1, metadata={"help": "optimizer updates per pass over a rollout"})
+    clip_eps: float = field(default=0.2, metadata={"help": "PPO ratio clip: rho in [1 - eps, 1 + eps]"})
+    share_prompt: bool = field(
+        default=True,
+        metadata={
+            "help": "full-batch forward passes run each prompt once and reuse its KV cache for its group "
+            "(same numbers, less compute; off for models whose cache cannot repeat rows)"
+        },
+    )
+    seed: int = field(default=0, metadata={"help": "seed for sampling, problem order and minibatches"})
+    device: str = field(
+        default="auto", metadata={"help": "auto (cuda when available), cpu, cuda, cuda:1, ..."}
+    )
+    precision: Literal["fp32", "bf16"] = field(
+        default="fp32", metadata={"help": "bf16: autocast forward passes on CUDA (weights stay fp32)"}
+    )
+    threads: int = field(default=0, metadata={"help": "torch CPU threads (0: leave torch's setting)"})
+    checkpoint_every: int = field(default=10, metadata={"help": "save a resumable checkpoint every k steps"})
+    eval_problems: str = field(
+        default="",
+        metadata={
+            "help": "held-out Problem JSONL: greedy accuracy, boxed rate and length before, during, after"
+        },
+    )
+    eval_every: int = field(
+        default=0, metadata={"help": "evaluate on eval_problems every k steps (0: start and end)"}
+    )
+    resume: bool = field(
+        default=True,
+        metadata={"help": "continue from output_dir's checkpoint when there is one; false starts over"},
+    )
+
+    def __post_init__(self) -> None:
+        if not self.policy or not self.output_dir:
+            raise ConfigError("name the policy folder (--policy) and the run folder (--output-dir)")
+        for name in ("steps", "batch_size", "group_size", "epochs", "minibatches", "checkpoint_every"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.max_new_tokens < 0 or self.warmup_steps < 0 or self.eval_every < 0:
+            raise ConfigError("max_new_tokens, warmup_steps and eval_every must be >= 0")
+        if self.temperature <= 0 or not 0 < self.top_p <= 1:
+            raise ConfigError(
+                f"RL samples: need temperature > 0 and 0 < top_p <= 1 (got {self.temperature}, {self.top_p})"
+            )
+        if self.minibatches > self.batch_size * self.group_size:
+            raise ConfigError(
+                f"minibatches {self.minibatches} > {self.batch_size * self.group_size} completions per step"
+            )
+        if "{question}" not in self.prompt_template:
+            raise ConfigError("prompt_template needs a {question} slot")
+
+    @property
+    def updates_per_step(self) -> int:
+        return self.epochs * self.minibatches
+
+
+def parse_reward(text: str) -> RewardSpec:
+    """``name[:weight][,key=value...]`` -> RewardSpec, e.g. ``format_length:0.5,variant=code``.
+
+    The name may be a ``module:attr`` path; a last ``:`` part that is a number is the weight.
+    """
+    head, *pairs = [part.strip() for part in text.split(",")]
+    name, _, weight = head.rpartition(":")
+    try:
+        value = float(weight) if name else 1.0
+    except ValueError:
+        value = 1.0
+        name = head
+    options = {}
+    for pair in pairs:
+        key, eq, raw = pair.partition("=")
+        if not eq or not key:
+            raise ConfigError(f"--reward {text!r}: options are key=value pairs after the name")
+        options[key] = yaml.safe_load(raw)
+    try:
+        return RewardSpec(name=name or head, weight=value, options=options)
+    except ValueError as exc:
+        raise ConfigError(f"--reward {text!r}: {exc}") from None
