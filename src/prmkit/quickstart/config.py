@@ -49,7 +49,8 @@ class QuickstartConfig:
     )
     prm_steps: int = field(default=300, metadata={"help": "PRM training steps"})
     prm_lr: float = field(default=1e-3, metadata={"help": "PRM learning rate"})
-    rl_steps: int = field(default=0, metadata={"help": "step-by-step PPO updates (0: skip RL)"})
+    rl_steps: int = field(default=30, metadata={"help": "step-by-step PPO updates (0: skip RL)"})
+    rl_lr: float = field(default=1e-5, metadata={"help": "step-by-step PPO learning rate"})
     policy: PolicyTrainConfig = field(
         default_factory=PolicyTrainConfig, metadata={"help": "the tiny policy (synthetic mode)"}
     )
@@ -67,7 +68,9 @@ class QuickstartConfig:
     )
     serve_threads: int = field(
         default=1,
-        metadata={"help": "llama.cpp threads (0: its default; one thread stays fast when the cores are shared)"},
+        metadata={
+            "help": "llama.cpp threads (0: its default; one thread stays fast when the cores are shared)"
+        },
     )
     prm_backbone: str = field(
         default="", metadata={"help": "PRM backbone (HF folder or .gguf); default: the tiny policy"}

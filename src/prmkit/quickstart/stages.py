@@ -13,6 +13,7 @@ from typing import Any
 
 from prmkit.data.jsonl import read_records, write_jsonl
 from prmkit.data.records import Problem
+from prmkit.errors import PrmkitError
 from prmkit.evaluate.artifacts import write_metrics
 from prmkit.generation.base import GenerationConfig
 from prmkit.quickstart.config import QuickstartConfig
@@ -192,7 +193,12 @@ def train_prm(cfg: QuickstartConfig, run: Path, out: Path) -> dict[str, Any]:
         labels="soft" if cfg.prm_labels == "mc-soft" else "hard", max_steps=cfg.prm_steps,
         lr=cfg.prm_lr, batch_size=16, eval_steps=0, save_steps=max(cfg.prm_steps // 3, 1), seed=cfg.seed,
     )  # fmt: skip
-    result = train(prm_examples(cfg, run), prm)
+    examples = prm_examples(cfg, run)
+    if not examples:
+        raise PrmkitError(
+            f"no {cfg.prm_labels} labels to train the PRM on (consensus kept nothing?); try --prm-labels mc"
+        )
+    result = train(examples, prm)
     summary = {"labels": cfg.prm_labels, "train_solutions": result.train_examples, **result.metrics}
     note = (
         "Held-out metrics score the PRM against held-out annotation labels, not the truth (see ProcessBench)."
@@ -232,3 +238,24 @@ def write_report(run: Path) -> Path:
     from prmkit.evaluate.report import write_report as write
 
     return write(run, title=f"prmkit quickstart: {run.name}")
+
+
+def reinforce(cfg: QuickstartConfig, run: Path, out: Path) -> dict[str, Any]:
+    """A short step-by-step PPO (Math-Shepherd) with the PRM's step scores as rewards; greedy accuracy
+    on the held-out problems before and after. Writes ``rl/metrics.json`` and the training curves."""
+    from prmkit.rl.ppo import PPOConfig, train_ppo
+
+    ppo = PPOConfig(
+        policy=str(run / POLICY) if (run / POLICY).is_dir() else cfg.generator.model, output_dir=str(out),
+        problems="" if cfg.synthetic else str(problems_file(run, "annotate")), mode="step",
+        prm=str(run / "prm" / "model"), steps=cfg.rl_steps, batch_size=16, group_size=2, lr=cfg.rl_lr,
+        temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens, prompt_template=cfg.prompt_template,
+        eval_problems=str(problems_file(run, "eval")), seed=cfg.seed, checkpoint_every=max(cfg.rl_steps // 3, 1),
+    )  # fmt: skip
+    result = train_ppo(ppo)
+    before, after = result.evals[0], result.evals[-1]
+    return {
+        "steps": len(result.records),
+        "accuracy_before": before["accuracy"],
+        "accuracy_after": after["accuracy"],
+    }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from rich.console import Console
@@ -10,36 +11,38 @@ from rich.table import Table
 from prmkit.evaluate.bon import label as method_label
 
 
+def pct(value: float | None) -> str:
+    return "n/a" if value is None or math.isnan(value) else f"{value:.1%}"
+
+
 def headline_rows(summaries: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
     """(what, value) rows for every stage that ran."""
     rows: list[tuple[str, str]] = []
     grades = summaries.get("grades", {})
     if "greedy" in grades:
-        rows.append(("policy, greedy answer accuracy", f"{grades['greedy']['accuracy']:.1%}"))
+        rows.append(("policy, greedy answer accuracy", pct(grades["greedy"]["accuracy"])))
     sampled = grades.get("annotate", {})
     if "right_answer_wrong_process" in sampled:
-        rows.append(
-            ("sampled: right answer but wrong process", f"{sampled['right_answer_wrong_process']:.1%}")
-        )
+        rows.append(("sampled: right answer but wrong process", pct(sampled["right_answer_wrong_process"])))
     annotate = summaries.get("annotate", {})
     for key, value in annotate.items():
         if key.endswith("first-error accuracy"):
-            rows.append((f"labels: {key}", f"{value:.1%}"))
+            rows.append((f"labels: {key}", pct(value)))
     if "consensus_retention" in annotate:
-        rows.append(("labels: consensus retention", f"{annotate['consensus_retention']:.1%}"))
+        rows.append(("labels: consensus retention", pct(annotate["consensus_retention"])))
     bon = summaries.get("bon", {})
     for method in ("greedy", "pass@n", "majority", "prm_min", "weighted_min", "orm"):
         if method in bon:
-            rows.append((f"best-of-N: {method_label(method)}", f"{bon[method]:.1%}"))
+            rows.append((f"best-of-N: {method_label(method)}", pct(bon[method])))
     pb = summaries.get("processbench", {})
     if "average_f1" in pb:
-        rows.append(("PRM: ProcessBench-style F1", f"{pb['average_f1']:.1%}"))
+        rows.append(("PRM: ProcessBench-style F1", pct(pb["average_f1"])))
     rl = summaries.get("rl", {})
     if "accuracy_before" in rl:
         rows.append(
             (
                 "RL: greedy accuracy before -> after",
-                f"{rl['accuracy_before']:.1%} -> {rl['accuracy_after']:.1%}",
+                f"{pct(rl['accuracy_before'])} -> {pct(rl['accuracy_after'])}",
             )
         )
     return rows
