@@ -235,3 +235,10 @@ def test_critic_mode_records_unparsable_answers_never_minus_one(tmp_path):
     assert all(x["prediction"] is None and x["unparsable"] == 2 for x in lines)  # random text has no \boxed{}
     assert sum(m["unparsable"] for m in metrics["data"]["subsets"].values()) == 4
     assert all(m["acc_correct"] == 0.0 for m in metrics["data"]["subsets"].values())  # None is not -1
+
+
+def test_a_threshold_cannot_be_chosen_on_one_kind_of_solution():
+    from prmkit.evaluate.pb_metric import best_threshold
+
+    threshold, f1 = best_threshold([[0.9, 0.2], [0.8, 0.1]], [1, 1])  # erroneous solutions only
+    assert threshold == 0.5 and math.isnan(f1)  # never a fake -1

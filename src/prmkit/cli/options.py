@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar, Union
 
 import typer
+from rich.markup import escape
 
 from prmkit.config import _field_types, _is_dataclass_type, load_config
 from prmkit.errors import PrmkitError
@@ -42,7 +43,7 @@ def _cli_type(tp: Any) -> Any | None:
 
 
 def _help(f: dataclasses.Field) -> str:
-    text = f.metadata.get("help", "")
+    text = escape(f.metadata.get("help", ""))  # rich would eat "[ray]" in "prmkit[ray]" as markup
     tp = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "")
     if "Literal" in str(tp):
         text += f" [{tp}]"

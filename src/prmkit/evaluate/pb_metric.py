@@ -101,9 +101,15 @@ def candidate_thresholds(step_scores: Sequence[Sequence[float]]) -> np.ndarray:
 
 
 def best_threshold(step_scores: Sequence[Sequence[float]], labels: Sequence[int]) -> tuple[float, float]:
-    """(threshold, F1) with the highest F1 on these solutions; ties go to the threshold nearest 0.5."""
+    """(threshold, F1) with the highest F1 on these solutions; ties go to the threshold nearest 0.5.
+
+    F1 needs both erroneous and correct solutions; with only one kind it is undefined: (0.5, NaN).
+    """
     thresholds = candidate_thresholds(step_scores)
-    scores = np.nan_to_num(f1_by_threshold(step_scores, labels, thresholds), nan=-1.0)
+    f1s = f1_by_threshold(step_scores, labels, thresholds)
+    if np.isnan(f1s).all():
+        return 0.5, math.nan
+    scores = np.nan_to_num(f1s, nan=-1.0)
     best = scores.max()
     tied = thresholds[scores == best]
     t = float(tied[np.argmin(np.abs(tied - 0.5))])

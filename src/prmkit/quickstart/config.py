@@ -50,6 +50,7 @@ class QuickstartConfig:
     prm_steps: int = field(default=300, metadata={"help": "PRM training steps"})
     prm_lr: float = field(default=1e-3, metadata={"help": "PRM learning rate"})
     rl_steps: int = field(default=30, metadata={"help": "step-by-step PPO updates (0: skip RL)"})
+    rl_batch_size: int = field(default=16, metadata={"help": "prompts per PPO step (2 samples each)"})
     rl_lr: float = field(default=1e-5, metadata={"help": "step-by-step PPO learning rate"})
     policy: PolicyTrainConfig = field(
         default_factory=PolicyTrainConfig, metadata={"help": "the tiny policy (synthetic mode)"}

@@ -171,9 +171,12 @@ def prm_examples(cfg: QuickstartConfig, run: Path) -> list[Any]:
 
 
 def prm_backbone(cfg: QuickstartConfig, run: Path) -> str:
-    """The configured backbone, else the tiny policy, else the generator's model file or folder."""
-    if cfg.prm_backbone:
-        return cfg.prm_backbone
+    """The configured backbone, else the policy's own model."""
+    return cfg.prm_backbone or policy_model(cfg, run)
+
+
+def policy_model(cfg: QuickstartConfig, run: Path) -> str:
+    """The policy's weights: the tiny policy, else the served GGUF file, else the generator's model."""
     if (run / POLICY).is_dir():
         return str(run / POLICY)
     if cfg.serve_gguf:
@@ -222,14 +225,16 @@ def best_of_n(cfg: QuickstartConfig, run: Path) -> dict[str, Any]:
 
 
 def process_bench(cfg: QuickstartConfig, run: Path) -> dict[str, Any]:
-    """ProcessBench-style F1 of the PRM: on the synthetic candidates' true labels, else on ProcessBench."""
+    """ProcessBench-style F1 of the PRM at threshold 0.5: on the synthetic candidates' true labels, else
+    on ProcessBench's gsm8k subset (all 400: its files list the erroneous solutions first, so a prefix
+    would hold no correct one)."""
     from prmkit.evaluate.processbench import ProcessBenchConfig, run_processbench
 
     labeled = run / "bon" / "labeled.jsonl"
     data = str(labeled) if labeled.is_file() else "processbench"
     pb = ProcessBenchConfig(
-        run_dir=str(run), data=data, prm=str(run / "prm" / "model"), limit=None if labeled.is_file() else 20,
-        threshold=None if data == "processbench" else 0.5,
+        run_dir=str(run), data=data, prm=str(run / "prm" / "model"), threshold=0.5,
+        subsets=["gsm8k"],  # ignored for a labelled file, which uses all its sources
     )  # fmt: skip
     return run_processbench(pb)["summary"]
 
@@ -246,9 +251,9 @@ def reinforce(cfg: QuickstartConfig, run: Path, out: Path) -> dict[str, Any]:
     from prmkit.rl.ppo import PPOConfig, train_ppo
 
     ppo = PPOConfig(
-        policy=str(run / POLICY) if (run / POLICY).is_dir() else cfg.generator.model, output_dir=str(out),
+        policy=policy_model(cfg, run), output_dir=str(out),
         problems="" if cfg.synthetic else str(problems_file(run, "annotate")), mode="step",
-        prm=str(run / "prm" / "model"), steps=cfg.rl_steps, batch_size=16, group_size=2, lr=cfg.rl_lr,
+        prm=str(run / "prm" / "model"), steps=cfg.rl_steps, batch_size=cfg.rl_batch_size, group_size=2, lr=cfg.rl_lr,
         temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens, prompt_template=cfg.prompt_template,
         eval_problems=str(problems_file(run, "eval")), seed=cfg.seed, checkpoint_every=max(cfg.rl_steps // 3, 1),
     )  # fmt: skip
