@@ -223,3 +223,15 @@ def test_trains_from_public_formats(backbone, tmp_path, data_dir):
     assert [e.labels.soft for e in stepwise] == [e.labels.soft for e in rule_data(12, "trl")]  # floats kept
     soft = train_prm(stepwise, _cfg(backbone, tmp_path, "trl", labels="soft", max_steps=1, batch_size=4))
     assert soft.train_examples > 0
+
+
+def test_zero_steps_saves_and_evaluates_the_untrained_baseline(backbone, tmp_path):
+    train, test = rule_data(20, "train"), rule_data(10, "test")
+    zero = train_prm(train, _cfg(backbone, tmp_path, "zero", max_steps=0), test)
+    assert "eval_step_f1" in zero.metrics and "eval_step_auroc" in zero.metrics
+    fresh = init_prm(_cfg(backbone, tmp_path, "fresh")).output_dir
+    with safe_open(str(zero.output_dir / "model.safetensors"), "pt") as a, safe_open(
+        str(fresh / "model.safetensors"), "pt"
+    ) as b:
+        assert set(a.keys()) == set(b.keys())
+        assert all(torch.equal(a.get_tensor(k), b.get_tensor(k)) for k in a.keys())  # noqa: SIM118

@@ -54,6 +54,21 @@ def resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:
     return getattr(torch, dtype)
 
 
+def as_plain_weights(model: Any) -> Any:
+    """A model loaded from a GGUF file holds dequantized float weights but stays marked as quantized,
+    which makes the transformers Trainer refuse it and ``save_pretrained`` write a quantization config.
+    Drop the marks: the weights are plain tensors."""
+    method = getattr(model, "quantization_method", None)
+    if getattr(method, "value", method) == "gguf":
+        model.hf_quantizer = None
+        model.is_quantized = False
+        if hasattr(model, "quantization_method"):
+            del model.quantization_method
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
+    return model
+
+
 def load_model_and_tokenizer(cfg: GenerationConfig, device: torch.device) -> tuple[Any, Any]:
     """Load a causal LM and its tokenizer from a directory, or from a GGUF file (dequantized)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -73,7 +88,7 @@ def load_model_and_tokenizer(cfg: GenerationConfig, device: torch.device) -> tup
     except (OSError, ValueError) as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise PrmkitError(f"cannot load model {cfg.model!r}: {first_line}") from None
-    return model.to(device).eval(), tokenizer
+    return as_plain_weights(model).to(device).eval(), tokenizer
 
 
 @BACKENDS.register("transformers")

@@ -84,7 +84,13 @@ class PRMTrainConfig:
     epochs: float = field(
         default=1.0, metadata={"help": "passes over the training data (ignored when max_steps > 0)"}
     )
-    max_steps: int = field(default=-1, metadata={"help": "optimizer steps (overrides epochs when > 0)"})
+    max_steps: int = field(
+        default=-1,
+        metadata={
+            "help": "optimizer steps (overrides epochs when > 0); 0 trains nothing: the backbone with its fresh "
+            "head is saved and evaluated, the untrained baseline"
+        },
+    )
     batch_size: int = field(default=8, metadata={"help": "solutions per device batch"})
     grad_accum: int = field(default=1, metadata={"help": "gradient accumulation steps"})
     lr: float = field(default=2e-5, metadata={"help": "peak learning rate"})
@@ -179,6 +185,7 @@ def load_backbone(cfg: PRMTrainConfig) -> tuple[Any, Any]:
     from transformers import AutoModelForTokenClassification, AutoTokenizer
 
     from prmkit.generation.base import resolve_model_path
+    from prmkit.generation.hf import as_plain_weights
 
     if not cfg.model:
         raise ConfigError("no backbone given: pass --model DIR (a causal-LM folder or .gguf file)")
@@ -200,7 +207,7 @@ def load_backbone(cfg: PRMTrainConfig) -> tuple[Any, Any]:
             raise PrmkitError(f"the tokenizer of {cfg.model!r} has neither a padding nor an EOS token")
         tokenizer.pad_token = tokenizer.eos_token
     model.config.pad_token_id = tokenizer.pad_token_id
-    return model, tokenizer
+    return as_plain_weights(model), tokenizer
 
 
 def _with_lora(model: Any, cfg: PRMTrainConfig) -> Any:
@@ -305,7 +312,8 @@ def train_prm(
     )
     trainer.remove_callback(PrinterCallback)
     last = get_last_checkpoint(str(checkpoints)) if cfg.resume and checkpoints.is_dir() else None
-    trainer.train(resume_from_checkpoint=last)
+    if cfg.max_steps != 0:
+        trainer.train(resume_from_checkpoint=last)
     metrics = {k: float(v) for k, v in trainer.evaluate().items()} if has_eval else {}
 
     final = trainer.model.merge_and_unload() if cfg.lora else trainer.model
