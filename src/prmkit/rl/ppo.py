@@ -121,6 +121,9 @@ class PPO(Algorithm):
         self.value_head = ValueHead(hidden).to(policy.device)
         self.prm = prm if prm is not None or cfg.mode != "step" else _load_prm(cfg.prm)
 
+    def trains_on_outcome(self) -> bool:
+        return self.cfg.mode == "outcome" or self.cfg.add_outcome
+
     @property
     def uses_reference(self) -> bool:
         return self.cfg.kl_coef > 0

@@ -86,6 +86,10 @@ class Algorithm(abc.ABC):
         self.cfg, self.policy, self.tokenizer = cfg, policy, tokenizer
         self.max_new_tokens: int = cfg.max_new_tokens or policy.generation_config.max_new_tokens or 256
 
+    def trains_on_outcome(self) -> bool:
+        """Whether the outcome rewards enter the loss (else they are only logged)."""
+        return True
+
     @property
     @abc.abstractmethod
     def uses_reference(self) -> bool:
@@ -283,7 +287,9 @@ class Run:
             f"{self.algo.title} on {c.policy}: {len(records)} steps of {c.batch_size} prompts x {c.group_size} "
             f"samples (temperature {c.temperature}, at most {self.max_new_tokens} tokens), lr {c.lr:g}, seed {c.seed}."
         )
-        notes = [run, f"Outcome rewards: {reward_text}.", *self.algo.notes()]
+        used = "" if self.algo.trains_on_outcome() else " (logged, not trained on)"
+        outcome = f"Outcome rewards{used}: {reward_text}."
+        notes = [run, outcome, *self.algo.notes()]
         if evals:
             notes.append(
                 f"Held-out: greedy completions of the {len(self.heldout)} problems in {c.eval_problems}."
