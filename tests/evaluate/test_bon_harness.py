@@ -11,7 +11,10 @@ from typer.testing import CliRunner
 
 from prmkit.cli.main import app
 from prmkit.evaluate.bon import BonEvalConfig, CandidateArrays, curves, summarize
+from prmkit.evaluate.candidates import ProblemCandidates
+from prmkit.score import load_prm
 from prmkit.search import best_index
+from prmkit.synthetic.checker import truth_labels
 
 #   candidate: (correct, answer cluster, step scores)
 # q0: the correct answer has one weak step but a confident end; two wrong answers agree
@@ -101,6 +104,14 @@ def test_cli_end_to_end_on_the_synthetic_world_and_resume(tmp_path):
         "id"
     ].endswith("-greedy")
     assert len(first["candidates"][0]["scores"]["prm"]) == len(first["candidates"][0]["solution"]["steps"])
+    # Scores stay with their candidate and problem (batched, length-sorted scoring is not misaligned):
+    # each stored score equals scoring that candidate alone, and the truth is that candidate's own.
+    alone = load_prm(prm, device="cpu")
+    for record in (ProblemCandidates.model_validate_json(x) for x in lines):
+        for c in record.candidates:
+            assert c.solution.problem_id == record.problem.id
+            assert c.scores["prm"] == pytest.approx(alone.score([record.problem], [c.solution])[0], abs=1e-5)
+            assert c.truth == truth_labels(record.problem, c.solution)
     metrics = json.loads((folder / "metrics.json").read_text())
     assert metrics["data"]["ns"] == [1, 2, 4] and (folder / "accuracy_vs_n.png").stat().st_size > 10_000
     assert (run / "diagnostics" / "metrics.json").is_file()

@@ -4,7 +4,7 @@ from typer.testing import CliRunner
 
 from prmkit.cli.main import app
 from prmkit.data.jsonl import read_records, write_jsonl
-from prmkit.data.records import Problem, Solution, StepLabels
+from prmkit.data.records import LabeledSolution, Problem, Solution, StepLabels
 from prmkit.synthetic.render import solution_steps
 from prmkit.synthetic.world import Chain
 
@@ -52,6 +52,14 @@ def test_check_writes_truth_labels(tmp_path):
     assert "1/2 correct" in result.output
     labels = read_records(labels_path, StepLabels)
     assert [(lab.solution_id, lab.first_error, lab.source) for lab in labels] == [("good", -1, "truth"), ("bad", 0, "truth")]
+
+    labeled_path = tmp_path / "labeled.jsonl"  # PRM training data: problem, solution and truth per line
+    args = [str(problems_path), str(tmp_path / "solutions.jsonl"), "-o", str(labeled_path), "--labeled"]
+    assert runner.invoke(app, ["synthetic", "check", *args]).exit_code == 0
+    labeled = read_records(labeled_path, LabeledSolution)
+    assert [(r.problem.id, r.solution.steps, r.labels) for r in labeled] == [
+        (problem.id, s.steps, lab) for s, lab in zip(solutions, labels)
+    ]
 
     write_jsonl(tmp_path / "orphan.jsonl", [Solution(id="x", problem_id="nope", steps=["Step 1: 1 + 1 = 2"])])
     orphan = runner.invoke(app, ["synthetic", "check", str(problems_path), str(tmp_path / "orphan.jsonl")])

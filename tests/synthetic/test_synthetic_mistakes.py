@@ -1,11 +1,11 @@
 import random
 from collections import Counter
 
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from prmkit.synthetic.checker import check, parse_answer, parse_computation
-from prmkit.synthetic.mistakes import DEFAULT_KINDS, MISTAKES, inject_mistake, near_misses
+from prmkit.synthetic.mistakes import CRITIC_KINDS, DEFAULT_KINDS, MISTAKES, inject_mistake, near_misses
 from prmkit.synthetic.world import Chain, WorldConfig, apply, make_problem
 
 WORLDS = [
@@ -17,7 +17,12 @@ WORLDS = [
 ]
 
 
-REASONS = {"slip": {"wrong_result"}, "carry": {"wrong_carry"}, "skip": {"wrong_operation", "premature_answer"}}
+REASONS = {
+    "slip": {"wrong_result"},
+    "carry": {"wrong_carry"},
+    "skip": {"wrong_operation", "premature_answer"},
+    "operand": {"wrong_operation"},
+}
 
 
 def assert_carried_forward(steps: list[str], index: int) -> None:
@@ -40,10 +45,13 @@ def assert_carried_forward(steps: list[str], index: int) -> None:
     world=st.sampled_from(WORLDS),
     seed=st.integers(0, 2**32 - 1),
     index=st.integers(0, 10_000),
-    kind=st.sampled_from(DEFAULT_KINDS),
+    kind=st.sampled_from(CRITIC_KINDS),
 )
 def test_injected_error_is_the_first_error(world, seed, index, kind):
     problem = make_problem(world, seed, index)
+    if kind == "operand":  # it needs another number or operator that keeps every value whole and >= 0
+        chain = Chain.from_problem(problem)
+        assume(any(MISTAKES.get(kind)(chain, i, random.Random(0)) for i in range(len(chain.ops))))
     mistake = inject_mistake(problem, random.Random(seed), kinds=[kind])
     result = check(problem, mistake.steps)
     assert result.first_error == mistake.index
@@ -51,6 +59,30 @@ def test_injected_error_is_the_first_error(world, seed, index, kind):
     assert mistake.kind == kind
     assert result.reason in REASONS[kind]
     assert_carried_forward(mistake.steps, mistake.index)
+
+
+@settings(max_examples=300, deadline=None)
+@given(world=st.sampled_from(WORLDS), seed=st.integers(0, 2**32 - 1), index=st.integers(0, 10_000))
+def test_operand_copies_a_number_or_operator_of_the_problem(world, seed, index):
+    chain = Chain.from_problem(make_problem(world, seed, index))
+    numbers, operators = {chain.start} | {x for _, x in chain.ops}, {o for o, _ in chain.ops}
+    for position in range(len(chain.ops)):
+        steps = MISTAKES.get("operand")(chain, position, random.Random(seed))
+        if steps is None:
+            continue
+        a, op, b, c = parse_computation(steps[position])
+        true_op, true_b = chain.ops[position]
+        assert a == chain.values[position] and c == apply(a, op, b)  # the right value, computed right
+        assert (op, b) != (true_op, true_b)
+        assert (op == true_op and b in numbers) or (b == true_b and op in operators)
+        assert check(chain, steps).first_error == position
+
+
+def test_operand_is_refused_when_the_problem_offers_nothing_else():
+    assert MISTAKES.get("operand")(Chain(start=3, ops=(("+", 3),)), 0, random.Random(0)) is None
+    # 4 - 4 would be fine, 4 * 4 too: both are copied from the problem
+    steps = MISTAKES.get("operand")(Chain(start=4, ops=(("+", 4), ("*", 2))), 0, random.Random(0))
+    assert steps is not None and steps[0] in {"Step 1: 4 + 2 = 6", "Step 1: 4 * 4 = 16"}
 
 
 def test_kinds_and_positions_vary():

@@ -12,7 +12,7 @@ from prmkit.train.prm import PRMTrainConfig, load_backbone
 def test_a_gguf_backbone_is_trainable_and_saves_without_a_quantization_config(tmp_path):
     from transformers.trainer_utils import validate_quantization_for_training
 
-    model, tokenizer = load_backbone(PRMTrainConfig(model=str(smollm2_gguf_path())))
+    model, _ = load_backbone(PRMTrainConfig(model=str(smollm2_gguf_path())))
     validate_quantization_for_training(model)  # raised "purely quantized models" before
     assert all(p.requires_grad and p.dtype.is_floating_point for p in model.parameters())
     model.save_pretrained(tmp_path)

@@ -18,10 +18,12 @@ would triple the sequence length.
 Training data come from their own problem stream, ``critic-{seed}`` (ids ``synth-critic-{seed}-*``),
 never used to make the problems it labels; the judge refuses those ids. Each problem gets its correct
 solution or, with probability ``mistake_rate``, one with an injected mistake, labelled by the exact
-checker. The model is a tiny Llama like the policy (same tokenizer plus two tag tokens, the policy's
-model builder and packing) trained briefly, so it is imperfect in its own way and its errors do not
-follow Monte Carlo's. The output directory is a plain transformers model (any backend can serve it)
-plus ``prmkit_critic.json``, which tells the judge its template, answer budget and training stream.
+checker; the mistakes are of every kind (``CRITIC_KINDS``), ``operand`` included, which the policy
+does not train on but makes itself. The model is a tiny Llama like the policy (same tokenizer plus
+two tag tokens, the policy's model builder and packing) trained briefly, so it is imperfect in its
+own way and its errors do not follow Monte Carlo's. The output directory is a plain transformers
+model (any backend can serve it) plus ``prmkit_critic.json``, which tells the judge its template,
+answer budget and training stream.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from prmkit.evaluate.pb_metric import subset_metrics
 from prmkit.generation.base import GenerationConfig
 from prmkit.generation.hf import TransformersBackend, resolve_device
 from prmkit.synthetic.checker import check
-from prmkit.synthetic.mistakes import inject_mistake
+from prmkit.synthetic.mistakes import CRITIC_KINDS, inject_mistake
 from prmkit.synthetic.render import solution_steps
 from prmkit.synthetic.world import Chain, WorldConfig, make_problems
 from prmkit.train.loop import torch_threads, train_causal_lm
@@ -56,6 +58,10 @@ TAG_TOKENS = ("<paragraph_", "</paragraph_")
 class CriticTrainConfig(PolicyTrainConfig):
     """Training the synthetic critic (the policy's fields, with critic defaults)."""
 
+    mistake_kinds: list[str] = field(
+        default_factory=lambda: list(CRITIC_KINDS),
+        metadata={"help": "kinds of injected mistakes (default: all, operand included: the policy's own commonest error)"},
+    )
     mistake_rate: float = field(
         default=0.75,
         metadata={

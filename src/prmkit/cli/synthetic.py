@@ -61,19 +61,24 @@ def check_command(
     problems: Annotated[Path, typer.Argument(help="Problem JSONL (from `prmkit synthetic make`)")],
     solutions: Annotated[Path, typer.Argument(help="Solution JSONL")],
     output: Annotated[Path | None, typer.Option("--output", "-o", help="write StepLabels JSONL here")] = None,
+    labeled: Annotated[
+        bool, typer.Option("--labeled", help="write LabeledSolution lines (problem, solution, truth): PRM training data")
+    ] = False,
 ) -> None:
     """Label every solution's steps exactly (first error, per-step truth) with the checker."""
+    from prmkit.data.records import LabeledSolution
     from prmkit.synthetic.checker import truth_labels
 
     by_id = {p.id: p for p in read_records(problems, Problem)}
-    labels = []
+    labels, records = [], []
     for line, solution in enumerate(read_records(solutions, Solution), start=1):
         if solution.problem_id not in by_id:
             message = f"unknown problem {solution.problem_id!r} (not in {problems})"
             raise DataError(message, path=solutions, line=line, field="problem_id")
         labels.append(truth_labels(by_id[solution.problem_id], solution))
+        records.append(LabeledSolution(problem=by_id[solution.problem_id], solution=solution, labels=labels[-1]))
     if output is not None:
-        write_jsonl(output, labels)
+        write_jsonl(output, records if labeled else labels)
     table = Table("solution", "steps", "first error", "correct", "reason")
     for lab in labels:
         meta = lab.metadata

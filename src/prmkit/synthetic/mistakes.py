@@ -7,7 +7,13 @@ wrong value and boxes the wrong final value. It returns None when the kind canno
 
 - ``slip``: an arithmetic slip, the result off by 1, 2 or 10, or one digit changed or two swapped;
 - ``carry``: the right operation applied to a wrong carried value (a digit error or an older value);
-- ``skip``: an operation left out (the next one is applied instead, or the answer comes early).
+- ``skip``: an operation left out (the next one is applied instead, or the answer comes early);
+- ``operand``: a number or an operator copied from elsewhere in the problem (the start value or another
+  operation's operand with the right operator, or another operation's operator with the right
+  operand), computed correctly: the tiny policy's own commonest non-arithmetic error.
+
+``DEFAULT_KINDS`` (what ``prmkit train policy`` injects) leaves ``operand`` out, so the policy's
+confusions stay its own; the synthetic critic trains on every kind (``CRITIC_KINDS``).
 """
 
 from __future__ import annotations
@@ -15,15 +21,18 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from prmkit.data.records import Problem
 from prmkit.registry import Registry
 from prmkit.synthetic.render import answer_text, solution_steps, step_text
 from prmkit.synthetic.world import Chain, apply
 
+T = TypeVar("T")
 MistakeFn = Callable[[Chain, int, random.Random], "list[str] | None"]
 MISTAKES: Registry[MistakeFn] = Registry("mistake kind")
 DEFAULT_KINDS: tuple[str, ...] = ("slip", "carry", "skip")
+CRITIC_KINDS: tuple[str, ...] = (*DEFAULT_KINDS, "operand")
 
 
 @dataclass(frozen=True)
@@ -59,7 +68,7 @@ def _continue(chain: Chain, steps: list[str], next_op: int, value: int) -> list[
     return [*steps, answer_text(value)]
 
 
-def _first_feasible(candidates: list[int], rng: random.Random, build: Callable[[int], list[str] | None]) -> list[str] | None:
+def _first_feasible(candidates: list[T], rng: random.Random, build: Callable[[T], list[str] | None]) -> list[str] | None:
     rng.shuffle(candidates)
     for candidate in candidates:
         steps = build(candidate)
@@ -106,6 +115,29 @@ def skip(chain: Chain, position: int, rng: random.Random) -> list[str] | None:
     if position + 1 < len(chain.ops) and chain.ops[position + 1] == chain.ops[position]:
         return None
     return _continue(chain, solution_steps(chain)[:position], position + 1, chain.values[position])
+
+
+@MISTAKES.register("operand")
+def operand(chain: Chain, position: int, rng: random.Random) -> list[str] | None:
+    values = chain.values
+    op, b = chain.ops[position]
+    prefix = solution_steps(chain)[:position]
+    numbers = {chain.start} | {x for _, x in chain.ops}
+    operators = {o for o, _ in chain.ops}
+    swaps = sorted(({(op, x) for x in numbers} | {(o, b) for o in operators}) - {(op, b)})
+
+    def build(swap: tuple[str, int]) -> list[str] | None:
+        wrong_op, wrong_b = swap
+        try:
+            result = apply(values[position], wrong_op, wrong_b)
+        except ValueError:
+            return None
+        if result < 0:
+            return None
+        step = step_text(position + 1, values[position], wrong_op, wrong_b, result)
+        return _continue(chain, [*prefix, step], position + 1, result)
+
+    return _first_feasible(swaps, rng, build)
 
 
 def inject_mistake(problem: Problem | Chain, rng: random.Random, kinds: Sequence[str] = DEFAULT_KINDS) -> Mistake:
