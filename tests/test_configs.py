@@ -48,8 +48,7 @@ def test_every_registered_command_is_listed_for_lazy_loading():
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: str(p.relative_to(p.parents[1])))
 def test_config_file_loads_into_its_command(path):
     header = HEADER.search(path.read_text(encoding="utf-8"))
-    if header is None:
-        pytest.skip("not a prmkit config (no '# run: prmkit ...' header)")
+    assert header is not None, f"{path}: start the file with '# run: prmkit <command> ... --config {path.name}'"
     words = header.group(1).split()
     command = next(
         (c for c in sorted(COMMANDS, key=len, reverse=True) if words[: len(c.split())] == c.split()), None
