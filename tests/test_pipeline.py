@@ -37,10 +37,12 @@ def test_a_stage_that_fails_runs_again(tmp_path):
 
 
 def test_time_left_is_rescaled_by_the_speed_so_far(tmp_path):
-    run = Run(tmp_path, Console(quiet=True), plan={"a": 10.0, "b": 20.0, "c": 30.0})
-    assert run.time_left("a") == 60.0
+    run = Run(tmp_path, Console(quiet=True), plan={"a": 40.0, "b": 20.0, "c": 30.0})
+    assert run.time_left("a") == 90.0
     assert run.time_left("b") == 50.0
-    run._expected_done, run._actual_done = 10.0, 20.0  # stage a took twice as long as planned
+    run._expected_done, run._actual_done = 1.0, 0.0  # a tiny stage finished at once: no evidence yet
+    assert run.time_left("b") == 50.0
+    run._expected_done, run._actual_done = 40.0, 80.0  # stage a took twice as long as planned
     assert run.time_left("b") == 100.0
     assert run.time_left("unplanned") == 0.0
 

@@ -18,6 +18,7 @@ from rich.console import Console
 
 DONE = ".done"
 COMPLETE = "COMPLETE"
+MIN_EVIDENCE = 30.0  # planned seconds of finished stages before the speed so far rescales the estimate
 
 
 def new_or_unfinished_run(runs_dir: str | Path) -> Path:
@@ -50,7 +51,8 @@ class Run:
         """Estimated seconds from the start of stage ``name`` to the end of the plan."""
         names = list(self.plan)
         remaining = sum(self.plan[n] for n in names[names.index(name) :]) if name in self.plan else 0.0
-        speed = self._actual_done / self._expected_done if self._expected_done > 0 else 1.0
+        # rescale only once the finished stages were planned to take a while: tiny stages say little
+        speed = self._actual_done / self._expected_done if self._expected_done >= MIN_EVIDENCE else 1.0
         return remaining * min(max(speed, 0.25), 4.0)
 
     def _heading(self, name: str) -> str:
