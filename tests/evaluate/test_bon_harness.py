@@ -142,6 +142,9 @@ def test_cli_end_to_end_on_the_synthetic_world_and_resume(tmp_path):
     assert (
         changed.exit_code == 2 and "sampled with other settings (temperature: 0.7 -> 1.0)" in changed.output
     )
+    make_prmkit_prm(prm, seed=1)  # another PRM in the same folder: its stored scores are stale
+    retrained = CliRunner().invoke(app, args(4))
+    assert retrained.exit_code == 2 and "sampled with other settings (weights:" in retrained.output
 
 
 @pytest.mark.parametrize("bad", [{"aggregations": ["median"]}, {"n_max": 0}, {"ci_level": 1.0}])

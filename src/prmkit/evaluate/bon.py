@@ -32,7 +32,13 @@ from prmkit.data.records import Problem
 from prmkit.data.steps import StepStyle
 from prmkit.errors import ConfigError
 from prmkit.evaluate import artifacts, plots, stats
-from prmkit.evaluate.candidates import ProblemCandidates, collect_candidates, labelled, step_scores
+from prmkit.evaluate.candidates import (
+    ProblemCandidates,
+    collect_candidates,
+    labelled,
+    step_scores,
+    weights_fingerprint,
+)
 from prmkit.generation.base import GenerationConfig
 from prmkit.score.aggregate import AGGREGATIONS, aggregate
 
@@ -130,11 +136,16 @@ class BonEvalConfig:
             raise ValueError(f"limit must be at least 1, got {self.limit}")
 
     def identity(self) -> dict[str, Any]:
-        """The settings that decide what the stored candidates are (everything but the analysis)."""
+        """The settings that decide what the stored candidates are (everything but the analysis),
+        with a fingerprint of each local model's weights (a model retrained in place changes it)."""
         generation = dataclasses.asdict(dataclasses.replace(self.generation, api_key=None))
         keys = ("problems", "split", "problem_seed", "n_max", "temperature", "top_p", "max_new_tokens",
                 "prompt_template", "step_style", "sample_seed", "greedy", "prm", "orm")  # fmt: skip
-        return {"generation": generation, **{k: getattr(self, k) for k in keys}}
+        weights = {
+            name: weights_fingerprint(path)
+            for name, path in (("policy", self.generation.model), ("prm", self.prm), ("orm", self.orm))
+        }
+        return {"generation": generation, **{k: getattr(self, k) for k in keys}, "weights": weights}
 
 
 def load_problems(cfg: BonEvalConfig) -> list[Problem]:
