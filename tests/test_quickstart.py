@@ -59,7 +59,24 @@ def toy_run(tmp_path_factory) -> tuple[Path, str]:
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not (run_dir / COMPLETE).exists()
+    # the critic, trained in a background process, dies with the run (it may have finished already)
+    deadline = time.monotonic() + 10
+    while processes_mentioning(run_dir) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert processes_mentioning(run_dir) == []
     return run_dir, finish(quickstart(run_dir, *TOY), timeout=600)
+
+
+def processes_mentioning(path: Path) -> list[int]:
+    """Live processes whose command line mentions ``path`` (Linux /proc)."""
+    pids = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if str(path).encode() in cmdline.read_bytes():
+                pids.append(int(cmdline.parent.name))
+        except OSError:
+            pass
+    return pids
 
 
 def test_every_stage_finishes_and_the_killed_run_resumes(toy_run):

@@ -1,9 +1,17 @@
-"""The rich progress bar shared by long jobs (on stderr, so stdout stays clean), with the time left."""
+"""The rich progress bar shared by long jobs (on stderr, so stdout stays clean), with the time left.
+
+A job running in a background process has no terminal to draw on: inside ``mirror_progress(path)``
+every bar also writes its state to ``path``, which the foreground reads back with ``read_progress``.
+"""
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.progress import (
@@ -31,8 +39,54 @@ def progress_bar(description: str, total: int, enabled: bool = True) -> Iterator
     )
     with progress:
         task = progress.add_task(description, total=total, info="")
+        mirror = _Mirror(_mirror_path, description, total) if _mirror_path else None
 
         def advance(info: str = "", steps: int = 1) -> None:
             progress.update(task, advance=steps, info=info)
+            if mirror:
+                mirror.advance(steps)
 
         yield advance
+
+
+_mirror_path: Path | None = None
+
+
+@contextmanager
+def mirror_progress(path: Path) -> Iterator[None]:
+    """Inside the block, progress bars also write their state to ``path`` (see ``read_progress``)."""
+    global _mirror_path
+    previous, _mirror_path = _mirror_path, path
+    try:
+        yield
+    finally:
+        _mirror_path = previous
+
+
+def read_progress(path: Path) -> dict[str, Any] | None:
+    """The last state mirrored to ``path``: ``description``, ``completed``, ``total``; None before any."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+class _Mirror:
+    """Writes a bar's state to a file, atomically, at most twice a second and at the end."""
+
+    def __init__(self, path: Path, description: str, total: int) -> None:
+        self.path, self.description, self.total = path, description, total
+        self.completed, self.written_at = 0, 0.0
+        self.write()
+
+    def advance(self, steps: int) -> None:
+        self.completed += steps
+        if self.completed >= self.total or time.monotonic() - self.written_at > 0.5:
+            self.write()
+
+    def write(self) -> None:
+        state = {"description": self.description, "completed": self.completed, "total": self.total}
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        tmp.write_text(json.dumps(state), encoding="utf-8")
+        tmp.replace(self.path)
+        self.written_at = time.monotonic()

@@ -89,6 +89,20 @@ def test_seeded_samples_are_reproducible_and_independent_of_the_batch(tiny_backe
             assert len(c.logprobs) == c.num_tokens and all(lp <= 0 for lp in c.logprobs)
 
 
+def test_the_samples_of_a_prompt_share_one_prefill(make_tiny_backend):
+    backend = make_tiny_backend(batch_size=8)
+    shapes = []
+    hook = backend.model.register_forward_pre_hook(
+        lambda module, args, kwargs: shapes.append(tuple(kwargs["input_ids"].shape)), with_kwargs=True
+    )
+    kw = {"n": 4, "max_new_tokens": 6, "temperature": 1.0, "seed": 3}
+    shared = backend.generate(PROMPTS[1:3], **kw)
+    hook.remove()
+    assert shapes[0][0] == 2 and shapes[0][1] > 1  # the two prompts run once each
+    assert [s for s in shapes[1:]] == [(8, 1)] * 5  # then all 8 rows decode together
+    assert_same(shared, make_tiny_backend(batch_size=1).generate(PROMPTS[1:3], **kw))
+
+
 def test_sample_i_uses_seed_plus_i_and_seed_lists_are_per_prompt(tiny_backend):
     kw = {"max_new_tokens": 10, "temperature": 1.0}
     pair = tiny_backend.generate(PROMPTS[:1], n=2, seed=40, **kw)[0]

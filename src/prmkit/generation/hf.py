@@ -173,36 +173,51 @@ class TransformersBackend(GenerationBackend):
         max_new_tokens: int,
         stop: list[str],
     ) -> list[Completion]:
-        """Decode one left-padded batch with a KV cache until every row has finished."""
-        width = max(len(x) for x in ids)
-        input_ids = torch.full((len(ids), width), self.pad_token_id, dtype=torch.long)
-        mask = torch.zeros((len(ids), width), dtype=torch.long)
-        for j, x in enumerate(ids):
+        """Decode one left-padded batch with a KV cache until every row has finished.
+
+        Rows with the same prompt (the ``n`` samples of one prompt) share one prefill: the prompt runs
+        once and its KV cache is copied to each of them."""
+        firsts: dict[tuple[int, ...], int] = {}
+        for x in ids:
+            firsts.setdefault(tuple(x), len(firsts))
+        unique = [list(x) for x in firsts]
+        expand = torch.tensor([firsts[tuple(x)] for x in ids], device=self.device)
+        width = max(len(x) for x in unique)
+        input_ids = torch.full((len(unique), width), self.pad_token_id, dtype=torch.long)
+        mask = torch.zeros((len(unique), width), dtype=torch.long)
+        for j, x in enumerate(unique):
             input_ids[j, width - len(x) :] = torch.tensor(x, dtype=torch.long)
             mask[j, width - len(x) :] = 1
         input_ids, mask = input_ids.to(self.device), mask.to(self.device)
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        out = self.model(
+            input_ids=input_ids, attention_mask=mask, position_ids=positions, use_cache=True, logits_to_keep=1
+        )
+        cache, logits = out.past_key_values, out.logits[:, -1, :]
+        if len(unique) < len(ids):
+            cache.reorder_cache(expand)
+            logits, mask, positions = logits[expand], mask[expand], positions[expand]
         rows = [_Row() for _ in ids]
-        cache = None
+        positions = positions[:, -1:]
         for _ in range(max_new_tokens):
+            tokens, logprobs = sampler(logits.float(), rngs)
+            for row, token, logprob in zip(rows, tokens.tolist(), logprobs.tolist()):
+                if row.finish is None:
+                    self._step(row, token, logprob, max_new_tokens, stop)
+            if all(row.finish is not None for row in rows):
+                break
+            # finished rows run on (as in HF generate); their tokens are dropped
+            mask = torch.cat([mask, mask.new_ones((len(rows), 1))], dim=1)
+            positions = positions + 1
             out = self.model(
-                input_ids=input_ids,
+                input_ids=tokens[:, None],
                 attention_mask=mask,
                 position_ids=positions,
                 past_key_values=cache,
                 use_cache=True,
                 logits_to_keep=1,
             )
-            cache = out.past_key_values
-            tokens, logprobs = sampler(out.logits[:, -1, :].float(), rngs)
-            for row, token, logprob in zip(rows, tokens.tolist(), logprobs.tolist()):
-                if row.finish is None:
-                    self._step(row, token, logprob, max_new_tokens, stop)
-            if all(row.finish is not None for row in rows):
-                break
-            input_ids = tokens[:, None]  # finished rows run on (as in HF generate); their tokens are dropped
-            mask = torch.cat([mask, mask.new_ones((len(rows), 1))], dim=1)
-            positions = positions[:, -1:] + 1
+            cache, logits = out.past_key_values, out.logits[:, -1, :]
         return [self._completion(row, stop) for row in rows]
 
     def _step(self, row: _Row, token: int, logprob: float, max_new_tokens: int, stop: list[str]) -> None:

@@ -12,10 +12,8 @@ errors. Its output goes to a log file whose tail is shown if it fails to start.
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from importlib.util import find_spec
@@ -25,8 +23,7 @@ import httpx
 from typing_extensions import Self
 
 from prmkit.errors import PrmkitError
-
-PR_SET_PDEATHSIG = 1  # linux/prctl.h
+from prmkit.processes import python_child
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -37,18 +34,11 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def launcher() -> list[str]:
-    """How to start ``llama_cpp.server``. On Linux the child first asks for SIGKILL when its parent
-    dies (prctl PR_SET_PDEATHSIG), so even a kill -9 of prmkit leaves no server behind."""
-    if sys.platform != "linux":
-        return [sys.executable, "-m", "llama_cpp.server"]
-    code = (
-        "import ctypes, os, runpy, signal, sys\n"
-        f"ctypes.CDLL(None).prctl({PR_SET_PDEATHSIG}, signal.SIGKILL)\n"
-        f"if os.getppid() != {os.getpid()}: sys.exit(1)  # the parent died before prctl\n"
-        "sys.argv[0] = 'llama_cpp.server'\n"
-        "runpy.run_module('llama_cpp.server', run_name='__main__', alter_sys=True)\n"
+    """How to start ``llama_cpp.server``: a child that dies with prmkit (``prmkit.processes``), so even
+    a kill -9 of prmkit leaves no server behind."""
+    return python_child(
+        "import runpy\nrunpy.run_module('llama_cpp.server', run_name='__main__', alter_sys=True)\n"
     )
-    return [sys.executable, "-c", code]
 
 
 class LlamaCppServer:

@@ -21,15 +21,12 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import ctypes
-import json
 import logging
 import math
 import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections import deque
@@ -39,30 +36,18 @@ from concurrent.futures import wait as wait_futures
 from multiprocessing.connection import Connection, wait
 
 from prmkit.grading.compare import Status
+from prmkit.processes import python_child
 
-_BOOT = (
-    "import json, sys; sys.path[:] = json.loads(sys.argv[2]); "
-    "from prmkit.grading.pool import _worker_main; _worker_main(int(sys.argv[1]))"
-)
+_BOOT = "from prmkit.grading.pool import _worker_main; _worker_main(int(sys.argv[1]))"
 _READY = b"R"
 _CODES: dict[bytes, Status] = {b"c": "correct", b"w": "wrong", b"e": "error"}
 _MAX_CHUNK = 16
 _MAX_START_FAILURES = 3
 
 
-def _die_with_parent() -> None:
-    """Ask Linux to SIGKILL this process when the thread that started it exits."""
-    if sys.platform.startswith("linux"):
-        try:
-            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
-        except (OSError, AttributeError):
-            pass
-
-
 def _worker_main(fd: int) -> None:
     conn = Connection(fd)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's business
-    _die_with_parent()
     logging.getLogger("math_verify").setLevel(logging.ERROR)
     from prmkit.grading.compare import grade_status
 
@@ -115,7 +100,7 @@ class _Worker:
         ours, theirs = socket.socketpair()
         with theirs:
             self.proc = subprocess.Popen(
-                [sys.executable, "-c", _BOOT, str(theirs.fileno()), json.dumps(sys.path)],
+                [*python_child(_BOOT), str(theirs.fileno())],
                 pass_fds=(theirs.fileno(),),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
