@@ -103,6 +103,21 @@ def test_the_samples_of_a_prompt_share_one_prefill(make_tiny_backend):
     assert_same(shared, make_tiny_backend(batch_size=1).generate(PROMPTS[1:3], **kw))
 
 
+def test_ready_decoding_masks_give_the_same_tokens(make_tiny_backend, monkeypatch):
+    from transformers import MistralConfig
+
+    from prmkit.generation import hf
+
+    backend = make_tiny_backend(batch_size=4)
+    assert hf._takes_ready_masks(backend.model.config)  # sdpa, full causal attention: the fast path
+    kw = {"n": 2, "max_new_tokens": 12, "temperature": 1.0, "seed": 5}
+    ready = backend.generate(PROMPTS, **kw)  # prompts of different lengths: left padding in the masks
+    monkeypatch.setattr(hf, "_takes_ready_masks", lambda config: False)
+    assert_same(backend.generate(PROMPTS, **kw), ready)
+    windowed = MistralConfig(sliding_window=16, attn_implementation="sdpa")
+    assert not hf._takes_ready_masks(windowed)  # a sliding window: transformers builds the masks
+
+
 def test_sample_i_uses_seed_plus_i_and_seed_lists_are_per_prompt(tiny_backend):
     kw = {"max_new_tokens": 10, "temperature": 1.0}
     pair = tiny_backend.generate(PROMPTS[:1], n=2, seed=40, **kw)[0]

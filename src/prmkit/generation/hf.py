@@ -199,6 +199,12 @@ class TransformersBackend(GenerationBackend):
             logits, mask, positions = logits[expand], mask[expand], positions[expand]
         rows = [_Row() for _ in ids]
         positions = positions[:, -1:]
+        # With sdpa over plain causal layers, hand the model its 4D mask for each step (a view of one
+        # tensor) instead of a 2D mask it would turn into one at every token.
+        steps_mask = None
+        if _takes_ready_masks(self.model.config):
+            steps_mask = torch.cat([mask, mask.new_ones((len(ids), max_new_tokens))], dim=1)
+            steps_mask = steps_mask.bool()[:, None, None]
         for _ in range(max_new_tokens):
             tokens, logprobs = sampler(logits.float(), rngs)
             for row, token, logprob in zip(rows, tokens.tolist(), logprobs.tolist()):
@@ -207,7 +213,10 @@ class TransformersBackend(GenerationBackend):
             if all(row.finish is not None for row in rows):
                 break
             # finished rows run on (as in HF generate); their tokens are dropped
-            mask = torch.cat([mask, mask.new_ones((len(rows), 1))], dim=1)
+            if steps_mask is None:
+                mask = torch.cat([mask, mask.new_ones((len(rows), 1))], dim=1)
+            else:
+                mask = steps_mask[..., : mask.shape[-1] + 1]
             positions = positions + 1
             out = self.model(
                 input_ids=tokens[:, None],
@@ -246,6 +255,18 @@ class TransformersBackend(GenerationBackend):
         self.model = self.tokenizer = None
         if self.device.type == "cuda":
             torch.cuda.empty_cache()
+
+
+def _takes_ready_masks(config: Any) -> bool:
+    """Whether the model attends with sdpa over full causal attention in every layer, so that a
+    boolean ``[batch, 1, 1, keys]`` mask (True: attend) is exactly what transformers would build."""
+    layer_types = set(getattr(config, "layer_types", None) or ["full_attention"])
+    return (
+        getattr(config, "_attn_implementation", None) == "sdpa"
+        and not getattr(config, "sliding_window", None)
+        and not getattr(config, "attention_chunk_size", None)
+        and layer_types == {"full_attention"}
+    )
 
 
 class _Row:
