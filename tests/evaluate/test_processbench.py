@@ -25,6 +25,7 @@ from prmkit.evaluate.pb_metric import (
 )
 from prmkit.evaluate.processbench import (
     ProcessBenchConfig,
+    balanced_prefix,
     evaluate,
     load_examples,
     read_predictions,
@@ -128,6 +129,19 @@ def test_official_data_counts(official):
         "olympiadbench": [661, 339],
         "omnimath": [759, 241],
     }
+
+
+def test_a_limit_keeps_the_first_erroneous_and_correct_solutions_half_and_half(official):
+    limited = load_examples(ProcessBenchConfig(predictions="unused", subsets=["gsm8k", "math"], limit=9))
+    for subset in ("gsm8k", "math"):
+        got = [e for e in limited if e.subset == subset]
+        full = [e for e in official if e.subset == subset]
+        wrong = [e.id for e in full if e.label >= 0][:5]
+        right = [e.id for e in full if e.label == -1][:4]
+        assert [e.id for e in got] == [e.id for e in full if e.id in {*wrong, *right}]  # file order
+    assert balanced_prefix(official[:3], 10) == official[:3]  # fewer than the limit: all of them
+    only_wrong = [e for e in official if e.label >= 0][:6]
+    assert balanced_prefix(only_wrong, 4) == only_wrong[:4]  # one kind only: it fills the limit
 
 
 def test_predictions_mode_on_the_official_data(tmp_path, official):

@@ -57,7 +57,10 @@ class ProcessBenchConfig:
     )
     limit: int | None = field(
         default=None,
-        metadata={"help": "first N solutions of each subset (smoke runs; not the official metric)"},
+        metadata={
+            "help": "N solutions of each subset, the first erroneous and correct ones half and half "
+            "(smoke runs; not the official metric)"
+        },
     )
     prm: str = field(default="", metadata={"help": "PRM folder (prm mode)"})
     threshold: float | None = field(
@@ -126,21 +129,33 @@ def load_examples(cfg: ProcessBenchConfig) -> list[Example]:
         return Example(id_, subset, rec.problem.question, rec.solution.steps, rec.labels.first_error)
 
     if cfg.data == "processbench":
-        return [
+        examples = [
             example(rec, rec.problem.metadata["source_id"], subset)  # type: ignore[arg-type]
             for subset in cfg.subsets
-            for rec in load_dataset_records("processbench", split=subset, limit=cfg.limit)
+            for rec in load_dataset_records("processbench", split=subset)
         ]
-    out: list[Example] = []
-    counts: dict[str, int] = {}
-    for rec in load_dataset_records("jsonl", path=cfg.data, kind="labeled"):
-        if not isinstance(rec, LabeledSolution) or rec.labels is None:
-            raise DataError("every record needs step labels", path=cfg.data, field="labels")
-        subset = rec.problem.source or "all"
-        counts[subset] = counts.get(subset, 0) + 1
-        if cfg.limit is None or counts[subset] <= cfg.limit:
-            out.append(example(rec, rec.solution.id, subset))
-    return out
+    else:
+        examples = []
+        for rec in load_dataset_records("jsonl", path=cfg.data, kind="labeled"):
+            if not isinstance(rec, LabeledSolution) or rec.labels is None:
+                raise DataError("every record needs step labels", path=cfg.data, field="labels")
+            examples.append(example(rec, rec.solution.id, rec.problem.source or "all"))
+    if cfg.limit is None:
+        return examples
+    return [ex for group in by_subset(examples).values() for ex in balanced_prefix(group, cfg.limit)]
+
+
+def balanced_prefix(examples: Sequence[Example], limit: int) -> list[Example]:
+    """At most ``limit`` examples, in file order: the first erroneous and the first correct ones, half
+    each where there are enough (ProcessBench's files list the erroneous solutions first, so a plain
+    prefix would hold no correct solution and leave F1 undefined)."""
+    wrong = [ex for ex in examples if ex.label >= 0]
+    right = [ex for ex in examples if ex.label < 0]
+    n_right = min(len(right), limit // 2)
+    n_wrong = min(len(wrong), limit - n_right)
+    n_right = min(len(right), limit - n_wrong)
+    keep = {id(ex) for ex in [*wrong[:n_wrong], *right[:n_right]]}
+    return [ex for ex in examples if id(ex) in keep]
 
 
 def by_subset(examples: Sequence[Example]) -> dict[str, list[Example]]:

@@ -33,6 +33,11 @@ PLAN = {
     "prm": 25, "bon": 27, "processbench": 7, "rl": 20,
 }  # fmt: skip
 CRITIC_ALONE = 240
+# The same for configs/gsm8k-smollm2.yaml (SmolLM2 served by llama.cpp on one thread, the PRM on CPU).
+REAL_PLAN = {
+    "problems": 1, "samples": 40, "grades": 2, "annotate": 100, "prm": 220, "bon": 120,
+    "processbench": 80, "rl": 200,
+}  # fmt: skip
 
 
 @contextlib.contextmanager
@@ -55,7 +60,7 @@ def run_quickstart(cfg: QuickstartConfig, console: Console | None = None) -> Pat
     """Run (or resume) every stage; return the run directory."""
     console = console or Console()
     path = Path(cfg.run_dir) if cfg.run_dir else new_or_unfinished_run(cfg.runs_dir)
-    plan = {k: v for k, v in PLAN.items() if k not in skipped_stages(cfg)}
+    plan = {k: v for k, v in (PLAN if cfg.synthetic else REAL_PLAN).items() if k not in skipped_stages(cfg)}
     run = Run(path, console, plan)
     console.print(f"run directory: [bold]{path}[/bold]")
     save_config(cfg, path / "config.yaml")

@@ -49,6 +49,12 @@ class QuickstartConfig:
     )
     prm_steps: int = field(default=300, metadata={"help": "PRM training steps"})
     prm_lr: float = field(default=1e-3, metadata={"help": "PRM learning rate"})
+    processbench_limit: int = field(
+        default=0,
+        metadata={
+            "help": "real mode: ProcessBench gsm8k solutions to score, erroneous and correct half and half (0: all 400)"
+        },
+    )
     rl_steps: int = field(default=30, metadata={"help": "step-by-step PPO updates (0: skip RL)"})
     rl_batch_size: int = field(default=16, metadata={"help": "prompts per PPO step (2 samples each)"})
     rl_lr: float = field(default=1e-5, metadata={"help": "step-by-step PPO learning rate"})

@@ -226,8 +226,7 @@ def best_of_n(cfg: QuickstartConfig, run: Path) -> dict[str, Any]:
 
 def process_bench(cfg: QuickstartConfig, run: Path) -> dict[str, Any]:
     """ProcessBench-style F1 of the PRM at threshold 0.5: on the synthetic candidates' true labels, else
-    on ProcessBench's gsm8k subset (all 400: its files list the erroneous solutions first, so a prefix
-    would hold no correct one)."""
+    on ProcessBench's gsm8k subset (``processbench_limit`` of its solutions, half of them correct)."""
     from prmkit.evaluate.processbench import ProcessBenchConfig, run_processbench
 
     labeled = run / "bon" / "labeled.jsonl"
@@ -235,6 +234,7 @@ def process_bench(cfg: QuickstartConfig, run: Path) -> dict[str, Any]:
     pb = ProcessBenchConfig(
         run_dir=str(run), data=data, prm=str(run / "prm" / "model"), threshold=0.5,
         subsets=["gsm8k"],  # ignored for a labelled file, which uses all its sources
+        limit=None if labeled.is_file() or not cfg.processbench_limit else cfg.processbench_limit,
     )  # fmt: skip
     return run_processbench(pb)["summary"]
 
