@@ -35,8 +35,8 @@ PLAN = {
 CRITIC_ALONE = 240
 # The same for configs/gsm8k-smollm2.yaml (SmolLM2 served by llama.cpp on one thread, the PRM on CPU).
 REAL_PLAN = {
-    "problems": 1, "samples": 40, "grades": 2, "annotate": 100, "prm": 220, "bon": 120,
-    "processbench": 80, "rl": 200,
+    "problems": 1, "samples": 30, "grades": 2, "annotate": 75, "prm": 190, "bon": 60,
+    "processbench": 65, "rl": 175,
 }  # fmt: skip
 
 
@@ -79,7 +79,7 @@ def run_quickstart(cfg: QuickstartConfig, console: Console | None = None) -> Pat
 def run_stages(cfg: QuickstartConfig, run: Run, plan: dict[str, float]) -> None:
     """Every stage up to the report, in order."""
     path = run.path
-    critic = functools.partial(stages.train_critic, cfg)
+    critic = functools.partial(stages.train_critic, stages.critic_config(cfg))
     if "critic" in plan and not run.start_in_background("critic", critic):  # it needs nothing before it
         run.plan["critic"] = CRITIC_ALONE if not (path / "critic" / DONE).exists() else 0
     run.stage("problems", lambda out: stages.make_problems(cfg, out))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prmkit.data.jsonl import read_records, write_jsonl
 from prmkit.data.records import Problem
@@ -17,6 +17,9 @@ from prmkit.errors import PrmkitError
 from prmkit.evaluate.artifacts import write_metrics
 from prmkit.generation.base import GenerationConfig
 from prmkit.quickstart.config import QuickstartConfig
+
+if TYPE_CHECKING:
+    from prmkit.annotate.critic_model import CriticTrainConfig
 
 PROBLEMS = "problems"
 POLICY = "policy"
@@ -109,11 +112,16 @@ def grade(cfg: QuickstartConfig, run: Path, out: Path) -> dict[str, Any]:
     return summary
 
 
-def train_critic(cfg: QuickstartConfig, out: Path) -> dict[str, Any]:
-    """The synthetic judge stand-in, trained on its own problem stream."""
+def critic_config(cfg: QuickstartConfig) -> CriticTrainConfig:
+    """The critic's training settings: its own fields, the policy's world and the run's seed."""
+    return dataclasses.replace(cfg.critic, world=cfg.policy.world, seed=cfg.seed)
+
+
+def train_critic(critic: CriticTrainConfig, out: Path) -> dict[str, Any]:
+    """The synthetic judge stand-in, trained on its own problem stream. It takes only its own settings
+    (no server URLs or keys), since it is pickled to run in a background process."""
     from prmkit.annotate.critic_model import train_critic as train
 
-    critic = dataclasses.replace(cfg.critic, world=cfg.policy.world, seed=cfg.seed)
     summary = train(critic, out)
     return {"seconds": summary["seconds"], "held_out": summary["held_out"]}
 
