@@ -30,12 +30,12 @@ from __future__ import annotations
 
 import json
 import random
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from prmkit.annotate.critic_config import CriticTrainConfig
 from prmkit.config import save_config
 from prmkit.data.records import Problem
 from prmkit.evaluate.critic import CriticVerdict, critique_prompt
@@ -43,39 +43,15 @@ from prmkit.evaluate.pb_metric import subset_metrics
 from prmkit.generation.base import GenerationConfig
 from prmkit.generation.hf import TransformersBackend, resolve_device
 from prmkit.synthetic.checker import check
-from prmkit.synthetic.mistakes import CRITIC_KINDS, inject_mistake
+from prmkit.synthetic.mistakes import inject_mistake
 from prmkit.synthetic.render import solution_steps
 from prmkit.synthetic.world import Chain, WorldConfig, make_problems
 from prmkit.train.loop import torch_threads, train_causal_lm
-from prmkit.train.policy import PolicyTrainConfig, build_model, encode_batch, max_new_tokens
+from prmkit.train.policy import build_model, encode_batch, max_new_tokens
 
 CRITIC_FILE = "prmkit_critic.json"
 CRITIC_TEMPLATE = "{problem}\n\n{tagged_response}\n\n"
 TAG_TOKENS = ("<paragraph_", "</paragraph_")
-
-
-@dataclass
-class CriticTrainConfig(PolicyTrainConfig):
-    """Training the synthetic critic (the policy's fields, with critic defaults)."""
-
-    mistake_kinds: list[str] = field(
-        default_factory=lambda: list(CRITIC_KINDS),
-        metadata={"help": "kinds of injected mistakes (default: all, operand included: the policy's own commonest error)"},
-    )
-    mistake_rate: float = field(
-        default=0.75,
-        metadata={
-            "help": "share of training solutions with one injected mistake (more: fewer all-correct reviews to copy)"
-        },
-    )
-    steps: int = field(
-        default=1200,
-        metadata={"help": "optimizer steps (brief on purpose: the critic should stay imperfect)"},
-    )
-    batch_size: int = field(default=32, metadata={"help": "solutions per step (each problem drawn fresh)"})
-    eval_problems: int = field(
-        default=200, metadata={"help": "held-out problems (stream critic-eval-{seed}) to score the critic on"}
-    )
 
 
 def problem_stream(seed: int) -> str:

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from prmkit.annotate.critic_model import CriticTrainConfig
+from prmkit.annotate.critic_config import CriticTrainConfig
 from prmkit.annotate.judge import JudgeConfig
 from prmkit.annotate.mc import MCConfig
 from prmkit.annotate.report import ReportConfig

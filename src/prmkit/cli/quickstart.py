@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from prmkit.cli.options import config_command
-from prmkit.quickstart import QuickstartConfig, run_quickstart
+from prmkit.quickstart.config import QuickstartConfig
 
 
 def register(app: typer.Typer) -> None:
@@ -16,4 +16,6 @@ def register(app: typer.Typer) -> None:
         help="Run the whole loop on the built-in synthetic world (resumes an interrupted run).",
     )
     def quickstart(cfg: QuickstartConfig) -> None:
+        from prmkit.quickstart import run_quickstart
+
         run_quickstart(cfg)

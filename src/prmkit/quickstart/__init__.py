@@ -19,9 +19,7 @@ from rich.console import Console
 
 from prmkit.config import save_config
 from prmkit.pipeline import DONE, Run, new_or_unfinished_run
-from prmkit.quickstart import stages
 from prmkit.quickstart.config import QuickstartConfig
-from prmkit.quickstart.summary import headline_table
 
 __all__ = ["QuickstartConfig", "run_quickstart"]
 
@@ -69,6 +67,9 @@ def run_quickstart(cfg: QuickstartConfig, console: Console | None = None) -> Pat
             run_stages(live, run, plan)
     finally:
         run.stop_background()
+    from prmkit.quickstart import stages
+    from prmkit.quickstart.summary import headline_table
+
     report = stages.write_report(path)  # always rewritten: cheap, and it shows every stage done so far
     headline_table(run.summaries, console)
     run.complete()
@@ -78,6 +79,8 @@ def run_quickstart(cfg: QuickstartConfig, console: Console | None = None) -> Pat
 
 def run_stages(cfg: QuickstartConfig, run: Run, plan: dict[str, float]) -> None:
     """Every stage up to the report, in order."""
+    from prmkit.quickstart import stages  # the stages import torch: not needed to read the config
+
     path = run.path
     critic = functools.partial(stages.train_critic, stages.critic_config(cfg))
     if "critic" in plan and not run.start_in_background("critic", critic):  # it needs nothing before it

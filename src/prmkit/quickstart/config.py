@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from prmkit.annotate.critic_model import CriticTrainConfig
+from prmkit.annotate.critic_config import CriticTrainConfig
 from prmkit.data.prompts import DEFAULT_PROMPT
 from prmkit.errors import ConfigError
 from prmkit.generation.base import GenerationConfig
-from prmkit.train.policy import PolicyTrainConfig
+from prmkit.train.policy_config import PolicyTrainConfig
 
 
 @dataclass

@@ -19,7 +19,7 @@ from prmkit.generation.base import GenerationConfig
 from prmkit.quickstart.config import QuickstartConfig
 
 if TYPE_CHECKING:
-    from prmkit.annotate.critic_model import CriticTrainConfig
+    from prmkit.annotate.critic_config import CriticTrainConfig
 
 PROBLEMS = "problems"
 POLICY = "policy"
