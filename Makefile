@@ -1,27 +1,49 @@
 # `make quickstart` runs the whole loop; `make test` runs the default test suite.
-# Both create the virtual environment in .venv on first use (and refresh it when pyproject.toml changes).
+# Both install into .venv on first use, pinned to constraints.txt: the exact versions the suite last
+# passed with. `make lock` refreshes that file from the newest versions pyproject.toml allows, and only
+# when the whole suite passes on them (`make test-latest` runs that check alone).
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
-EXTRAS ?= dev,server,gguf,ray
-# torch 2.13.0 has a CPU build on these machines; a GPU user installs their own torch first.
+LOCK := constraints.txt
+LATEST ?= .venv-latest
+# The default quickstart needs the core package only; the tests and real mode need the extras.
+EXTRAS ?=
+TEST_EXTRAS ?= dev,server,gguf,ray
+# torch 2.13.0 has a CPU build on these machines; a GPU user installs their own torch first. torch is
+# the one dependency the lock leaves to the user.
 TORCH ?= torch==2.13.0
+# llama-cpp-python compiles from source: a portable build, so the cached wheel runs on any x86-64 CPU.
+export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 export OMP_NUM_THREADS ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 export RAY_AUTH_MODE ?= disabled
 
-.PHONY: quickstart test test-all bench lint install chromium
+.PHONY: quickstart test test-all test-latest lock bench lint install chromium
 
-install: $(STAMP)
+# $(call venv,DIR): a virtualenv in DIR with an up-to-date pip and torch.
+define venv
+	test -x $(1)/bin/python || python3 -m venv $(1)
+	$(1)/bin/python -m pip install -q --upgrade pip $(2)
+	$(1)/bin/python -c "import torch" 2>/dev/null || $(1)/bin/python -m pip install -q "$(TORCH)"
+endef
 
-$(STAMP): pyproject.toml
-	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q "$(TORCH)"
-	CMAKE_ARGS="$${CMAKE_ARGS:--DGGML_NATIVE=OFF}" $(PY) -m pip install -q -e ".[$(EXTRAS)]"
-	touch $(STAMP)
+$(VENV)/.core: pyproject.toml $(LOCK)
+	$(call venv,$(VENV),--constraint $(LOCK))
+	$(PY) -m pip install -q --constraint $(LOCK) -e .
+	rm -f $(VENV)/.extras-*
+	touch $@
 
-quickstart: $(STAMP)
+$(VENV)/.extras-%: $(VENV)/.core
+	$(PY) -m pip install -q --constraint $(LOCK) -e ".[$*]"
+	touch $@
+
+# no extras: the core package alone
+$(VENV)/.extras-: $(VENV)/.core
+	touch $@
+
+install: $(VENV)/.extras-$(EXTRAS)
+
+quickstart: install
 	$(VENV)/bin/prmkit quickstart $(ARGS)
 
 # The HTML-report test renders pages in headless Chromium (skipped, with the reason, where it cannot be installed).
@@ -29,14 +51,30 @@ chromium:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null 2>&1 \
 		|| echo "note: chromium is not installed; the report-rendering test will be skipped"
 
-test: $(STAMP) chromium
+test: $(VENV)/.extras-$(TEST_EXTRAS) chromium
 	$(PY) -m pytest $(ARGS)
 
-test-all: $(STAMP) chromium
+test-all: $(VENV)/.extras-$(TEST_EXTRAS) chromium
 	$(PY) -m pytest -m "slow or not slow" $(ARGS)
 
-bench: $(STAMP)
+# A fresh environment with the newest versions that pyproject.toml allows (torch stays $(TORCH)),
+# its versions in $(LATEST)/versions.txt, and the default suite run on it.
+test-latest: chromium
+	rm -rf $(LATEST)
+	$(call venv,$(LATEST))
+	$(LATEST)/bin/python -m pip install -q --upgrade --upgrade-strategy eager -e ".[$(TEST_EXTRAS)]"
+	$(LATEST)/bin/python -m pip freeze --all --exclude-editable > $(LATEST)/versions.txt
+	@echo "== newest versions (also in $(LATEST)/versions.txt):" && cat $(LATEST)/versions.txt
+	$(LATEST)/bin/python -m pytest $(ARGS)
+
+# Pin the versions test-latest just passed with (torch excluded: see TORCH above).
+lock: test-latest
+	{ echo "# The exact versions the test suite passed with; refresh with 'make lock'. torch is left to the user."; \
+	  grep -v -i -E '^torch==' $(LATEST)/versions.txt; } > $(LOCK)
+	@echo "wrote $(LOCK)"
+
+bench: $(VENV)/.extras-$(TEST_EXTRAS)
 	for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
-lint: $(STAMP)
+lint: $(VENV)/.extras-$(TEST_EXTRAS)
 	$(VENV)/bin/ruff check src tests benchmarks

@@ -88,6 +88,12 @@ def test_every_stage_finishes_and_the_killed_run_resumes(toy_run):
     assert "headline numbers" in out and "report:" in out and "about" in out  # time-left estimates
 
 
+def test_the_console_shows_no_python_warnings_and_no_third_party_bars(toy_run):
+    _, out = toy_run
+    assert "Warning" not in out and "warnings.warn" not in out, out[-3000:]
+    assert "Loading weights" not in out and "Writing model shards" not in out and "it/s]" not in out
+
+
 def test_stages_hand_their_outputs_on(toy_run):
     run_dir, _ = toy_run
     summary = json.loads((run_dir / "bon" / "metrics.json").read_text())["data"]

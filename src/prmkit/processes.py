@@ -37,5 +37,7 @@ def python_child(code: str) -> list[str]:
         f"sys.path[:] = json.loads({json.dumps(json.dumps(sys.path))})\n"
         "from prmkit.processes import die_with_parent\n"
         f"die_with_parent({os.getpid()})\n"
+        "from prmkit.console import inherit_console_policy\n"
+        "inherit_console_policy()\n"
     )
     return [sys.executable, "-c", boot + code]

@@ -255,7 +255,7 @@ def test_rewards_plug_into_trl_grpo_trainer(tmp_path):
     args = trl.GRPOConfig(
         output_dir=str(tmp_path / "out"), max_steps=1, per_device_train_batch_size=4, num_generations=2,
         max_completion_length=12, learning_rate=1e-4, logging_steps=1, save_strategy="no", report_to="none",
-        use_cpu=True, bf16=False, gradient_checkpointing=False, reward_weights=[1.0, 0.5, 1.0], seed=0,
+        use_cpu=True, bf16=False, activation_checkpointing=False, reward_weights=[1.0, 0.5, 1.0], seed=0,
     )  # fmt: skip
     trainer = trl.GRPOTrainer(
         model=str(tmp_path / "model"), reward_funcs=spies, args=args,

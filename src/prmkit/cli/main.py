@@ -7,21 +7,20 @@ module behind a command is imported only when that command runs (its one-line he
 from __future__ import annotations
 
 import importlib
-import os
 import signal
 import sys
 from typing import Any
 
-# prmkit draws its own rich progress bars; silence the hub/transformers tqdm bars and advisory noise.
-os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+from prmkit.console import quiet_console
 
-import typer
-from typer import _click
-from typer.core import TyperCommand, TyperGroup
+# before any library is imported: prmkit draws its own progress bars and prints its own warnings
+quiet_console()
 
-from prmkit.cli.options import new_app
+import typer  # noqa: E402
+from typer import _click  # noqa: E402
+from typer.core import TyperCommand, TyperGroup  # noqa: E402
+
+from prmkit.cli.options import new_app  # noqa: E402
 
 # command -> (module whose register(app) adds it, one-line help shown by `prmkit --help`)
 COMMANDS: dict[str, tuple[str, str]] = {

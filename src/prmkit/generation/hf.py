@@ -193,7 +193,7 @@ class TransformersBackend(GenerationBackend):
         out = self.model(
             input_ids=input_ids, attention_mask=mask, position_ids=positions, use_cache=True, logits_to_keep=1
         )
-        cache, logits = out.past_key_values, out.logits[:, -1, :]
+        cache, logits = out.cache, out.logits[:, -1, :]
         if len(unique) < len(ids):
             cache.reorder_cache(expand)
             logits, mask, positions = logits[expand], mask[expand], positions[expand]
@@ -222,11 +222,11 @@ class TransformersBackend(GenerationBackend):
                 input_ids=tokens[:, None],
                 attention_mask=mask,
                 position_ids=positions,
-                past_key_values=cache,
+                cache=cache,
                 use_cache=True,
                 logits_to_keep=1,
             )
-            cache, logits = out.past_key_values, out.logits[:, -1, :]
+            cache, logits = out.cache, out.logits[:, -1, :]
         return [self._completion(row, stop) for row in rows]
 
     def _step(self, row: _Row, token: int, logprob: float, max_new_tokens: int, stop: list[str]) -> None:

@@ -157,13 +157,13 @@ def _shared_prompt_forward(
     logits = [prompt.logits.repeat_interleave(group_size, dim=0)]
     states = [prompt.hidden_states[-1][:, -1:].repeat_interleave(group_size, dim=0)] if hidden else []
     if width > 1:
-        cache = prompt.past_key_values
+        cache = prompt.cache
         cache.batch_repeat_interleave(group_size)
         rest = model(
             input_ids=batch.completion_ids[:, :-1],
             attention_mask=batch.attention_mask[:, :-1],
             position_ids=batch.position_ids[:, prompt_width:-1],
-            past_key_values=cache,
+            cache=cache,
             use_cache=True,
             output_hidden_states=hidden,
         )

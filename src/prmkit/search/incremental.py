@@ -176,7 +176,7 @@ class IncrementalScorer(StepScorer):
             input_ids=input_ids.to(device),
             attention_mask=mask.to(device),
             position_ids=positions.to(device),
-            past_key_values=cache,
+            cache=cache,
             use_cache=True,
         )
         self.forward_passes += 1
@@ -184,7 +184,7 @@ class IncrementalScorer(StepScorer):
         last = torch.tensor([len(p) - 1 for p in pieces], device=device)
         hidden = out.last_hidden_state[torch.arange(k, device=device), last]
         probs = self.head(hidden).float().cpu().tolist()
-        layers = out.past_key_values.layers
+        layers = out.cache.layers
         caches = [
             tuple(
                 (
