@@ -11,16 +11,15 @@ import signal
 import sys
 from typing import Any
 
+import typer
+from typer import _click
+from typer.core import TyperCommand, TyperGroup
+
+from prmkit.cli.options import new_app
 from prmkit.console import quiet_console
 
-# before any library is imported: prmkit draws its own progress bars and prints its own warnings
+# before a command imports transformers: prmkit draws its own progress bars and prints its own warnings
 quiet_console()
-
-import typer  # noqa: E402
-from typer import _click  # noqa: E402
-from typer.core import TyperCommand, TyperGroup  # noqa: E402
-
-from prmkit.cli.options import new_app  # noqa: E402
 
 # command -> (module whose register(app) adds it, one-line help shown by `prmkit --help`)
 COMMANDS: dict[str, tuple[str, str]] = {
