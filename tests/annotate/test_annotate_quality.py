@@ -152,3 +152,13 @@ def test_report_files_and_cli_commands(tmp_path, case):
     )
     assert result.exit_code == 2 and "needs hard and soft labels" in result.output
     assert write_report(label_quality(mc, judge), tmp_path / "noplots", plots=False)[-1].name == "report.md"
+
+
+def test_consensus_keeps_only_what_the_agreed_first_error_implies(case):
+    """MC under ``strategy all`` can call a step after the first error correct again; consensus does not."""
+    _, mc, judge = case
+    d = mc[3]
+    relabelled = d.labels.model_copy(update={"hard": [1, 1, 0, 1], "soft": [1.0, 0.5, 0.0, 0.5]})
+    (kept,), _ = consensus([d.model_copy(update={"labels": relabelled})], [judge[3]])
+    assert kept.labels.first_error == 2
+    assert kept.labels.hard == [1, 1, 0, 0] and kept.labels.soft == [1.0, 0.5, 0.0, 0.0]

@@ -81,11 +81,21 @@ def test_hard_targets_prefer_hard_then_soft_then_first_error():
         solution_id="s", num_steps=3, first_error=1, hard=[1, 0, 0], soft=[1.0, 0.5, 0.0], source="mc"
     )
     assert hard_targets(hard) == [1, 0, 0]
+    assert hard_targets(hard, threshold=0.0) == [1, 1, 0]  # a given threshold always reads the soft labels
+    assert hard_targets(hard, threshold=0.75) == [1, 0, 0]
     soft_only = StepLabels(solution_id="s", num_steps=3, first_error=2, soft=[0.5, 0.125, 0.0], source="mc")
     assert hard_targets(soft_only) == [1, 1, 0]  # threshold 0: correct if any rollout succeeded
     assert hard_targets(soft_only, threshold=0.25) == [1, 0, 0]
     judge = StepLabels(solution_id="s", num_steps=4, first_error=2, source="judge")
     assert hard_targets(judge) == [1, 1, 0, 0]
+
+
+def test_steps_after_the_first_error_are_dropped_by_default():
+    tok, fmt = tiny.byte_level_tokenizer(), PRMTrainConfig().step_format
+    ex = _example("p", ["a", "b", "c"], first_error=1, hard=[1, 0, 1], soft=[0.5, 0.0, 0.25], source="mc")
+    assert build_dataset([ex], tok, fmt)[0]["targets"] == [1.0, 0.0]
+    assert build_dataset([ex], tok, fmt, drop_after_error=False)[0]["targets"] == [1.0, 0.0, 1.0]
+    assert PRMTrainConfig().drop_after_error and PRMTrainConfig().hard_threshold is None
 
 
 def test_step_targets_per_mode():
@@ -132,7 +142,7 @@ def test_collated_targets_sit_exactly_at_step_ends():
             source="mc",
         ),
     ]
-    data = build_dataset(examples, tok, cfg.step_format, labels="soft")
+    data = build_dataset(examples, tok, cfg.step_format, labels="soft", drop_after_error=False)
     batch = step_collator(tok.pad_token_id)([data[0], data[1]])
     for row, ex in enumerate(examples):
         enc = encode_steps(tok, ex.problem.question, ex.solution.steps, cfg.step_format)

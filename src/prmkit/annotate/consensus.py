@@ -3,8 +3,11 @@ Monte Carlo and the judge agree on the location of the first error.
 
 MC's first error is its first step with hard label 0 (-1 when none); the judge's is its verdict.
 Both saying "no error" (-1) counts as agreement. A solution that the judge could not parse, or did
-not see, is dropped. Kept solutions carry MC's labels (hard and soft) with source ``"consensus"``
-and the judge's votes added to the metadata.
+not see, is dropped. A kept solution carries the labels that the agreed first error implies, with
+source ``"consensus"`` and the judge's votes added to the metadata: hard labels 1 before the error and
+0 from it on, soft labels MC's up to the error and 0 after it. MC's own labels after the error (which
+under ``strategy all`` may be 1 again) are not kept; training drops the steps after the first error by
+default, as Lessons did, so nothing after it is learned.
 """
 
 from __future__ import annotations
@@ -13,8 +16,19 @@ from collections.abc import Sequence
 from typing import Any
 
 from prmkit.annotate.io import Judgement
-from prmkit.data.records import LabeledSolution
+from prmkit.data.records import LabeledSolution, StepLabels
 from prmkit.errors import DataError
+
+
+def agreed_labels(mc: StepLabels, metadata: dict[str, Any]) -> StepLabels:
+    """The labels implied by MC's first error once the judge agrees with it."""
+    first, n = mc.first_error, mc.num_steps
+    soft = None
+    if mc.soft is not None:
+        soft = list(mc.soft) if first < 0 else list(mc.soft[: first + 1]) + [0.0] * (n - first - 1)
+    return StepLabels.from_first_error(
+        mc.solution_id, n, first, soft=soft, source="consensus", metadata=metadata
+    )
 
 
 def consensus(
@@ -42,7 +56,7 @@ def consensus(
             continue
         counts["agree_correct" if first == -1 else "agree_error"] += 1
         meta = {**rec.labels.metadata, "judge_votes": verdict.labels.metadata.get("votes")}
-        labels = rec.labels.model_copy(update={"source": "consensus", "metadata": meta})
+        labels = agreed_labels(rec.labels, meta)
         kept.append(LabeledSolution(problem=rec.problem, solution=rec.solution, labels=labels))
     stats = {
         "solutions": len(mc),

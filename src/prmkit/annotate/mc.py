@@ -16,12 +16,18 @@ last step's label is that answer's correctness, without rollouts (``metadata
 - ``all`` rolls out every step (Math-Shepherd). ``first_error`` is the first step with HE 0; later
   steps keep their own estimate, so HE need not be monotone (``metadata["monotone"]`` says).
 - ``first-error`` assumes monotonicity (once a prefix cannot reach the gold answer, no longer prefix
-  can: the error is carried forward) and binary-searches the first prefix with HE 0. A correct final
-  answer is a witness that every prefix reaches the answer, so such a solution is all-correct with no
-  rollouts; a wrong one makes the last step's HE 0 known. The middle prefix is rolled out
-  ``rollout_chunk`` samples per round and stops at its first correct rollout (HE 1 is then certain);
-  HE 0 takes all ``n``. Hard labels are 1 before the found step and 0 from it on ("after an error");
-  soft labels are the measured SE where all ``n`` rollouts were drawn, else the hard label.
+  can: the error is carried forward) and binary-searches the first prefix with HE 0 among the prefixes
+  before the last; a wrong final answer makes the last step's HE 0 known. The middle prefix is rolled
+  out ``rollout_chunk`` samples per round and stops at its first correct rollout (HE 1 is then
+  certain); HE 0 takes all ``n``. Hard labels are 1 before the found step and 0 from it on ("after an
+  error"), the last step keeping its own answer's correctness; soft labels are the measured SE where
+  all ``n`` rollouts were drawn, else the hard label.
+
+**Trusting correct answers** (``trust_correct_answers``, off by default). A correct final answer is
+then taken as proof that every step is right: all 1, no rollouts. That is not HE (a step with a
+mistake that the solution later recovers from can have HE 0), so MC cannot flag a right-answer,
+wrong-process solution, the first of Lessons' BoN biases. It saves most rollouts of strong policies;
+both strategies honour it, so they can be compared like for like.
 
 **Batching.** Solutions move in lock-step rounds: each round gathers the pending prefixes of every
 active solution, topped up from the queue until it asks for ``rollouts_per_call`` completions, and
@@ -87,6 +93,11 @@ class MCConfig(GenerationConfig, SamplingConfig):
     step_style: StepStyle = field(
         default="paragraph", metadata={"help": "how steps are joined into the prefix text"}
     )
+    trust_correct_answers: bool = field(
+        default=False,
+        metadata={"help": "label a solution with a correct final answer all-correct without rollouts "
+                  "(not HE: hides right-answer, wrong-process solutions)"},
+    )  # fmt: skip
     rollout_chunk: int = field(
         default=2,
         metadata={"help": "first-error: rollouts per prefix per round; a prefix stops at its first correct rollout, "
@@ -141,9 +152,12 @@ Request = tuple[int, int, int]  # (step, first sample, number of samples)
 class Estimate:
     """The rollout state of one solution: which rollouts to draw next, and the labels at the end."""
 
-    def __init__(self, num_steps: int, n: int, final_correct: bool | None, chunk: int = 0) -> None:
+    def __init__(
+        self, num_steps: int, n: int, final_correct: bool | None, chunk: int = 0, trust_correct: bool = False
+    ) -> None:
         self.num_steps, self.n, self.final_correct = num_steps, n, final_correct
         self.chunk = chunk or n
+        self.trusted = bool(trust_correct and final_correct)
         self.correct: list[int] = [0] * num_steps
         self.drawn: list[int] = [0] * num_steps
         self.tokens = self.timeouts = 0
@@ -194,6 +208,8 @@ class AllSteps(Estimate):
     """Every step rolled out ``n`` times in one round (the last one only when the solution has no answer)."""
 
     def pending(self) -> list[Request]:
+        if self.trusted:
+            return []
         last = self.num_steps - 1
         return [
             (i, 0, self.n)
@@ -207,14 +223,18 @@ class AllSteps(Estimate):
 
 @MC_STRATEGIES.register("first-error")
 class FirstErrorSearch(Estimate):
-    """Binary search for the first prefix with HE 0: steps before ``lo`` reach the answer, ``hi`` does
-    not (or is ``num_steps``: no failing prefix known). The middle prefix is rolled out ``chunk``
-    samples at a time until one is correct (HE 1 is then certain) or all ``n`` failed (HE 0)."""
+    """Binary search for the first prefix with HE 0 below ``end`` (the last step when the solution
+    states an answer, whose label is then known; else ``num_steps``): steps before ``lo`` reach the
+    answer, ``hi`` does not, or is ``end`` with no failing prefix found. The middle prefix is rolled
+    out ``chunk`` samples at a time until one is correct (HE 1 is then certain) or all ``n`` failed."""
 
-    def __init__(self, num_steps: int, n: int, final_correct: bool | None, chunk: int = 0) -> None:
-        super().__init__(num_steps, n, final_correct, chunk)
-        self.lo = num_steps if final_correct else 0
-        self.hi = num_steps - 1 if final_correct is False else num_steps
+    def __init__(
+        self, num_steps: int, n: int, final_correct: bool | None, chunk: int = 0, trust_correct: bool = False
+    ) -> None:
+        super().__init__(num_steps, n, final_correct, chunk, trust_correct)
+        self.end = num_steps - 1 if self.known_last() else num_steps
+        self.lo = self.end if self.trusted else 0
+        self.hi = self.end
 
     def pending(self) -> list[Request]:
         if self.lo >= self.hi:
@@ -230,8 +250,11 @@ class FirstErrorSearch(Estimate):
             self.hi = step
 
     def hard(self) -> list[int]:
-        first = min(self.lo, self.num_steps)
-        return [1] * first + [0] * (self.num_steps - first)
+        first = self.lo if self.lo < self.end or self.final_correct is False else self.num_steps
+        hard = [1] * first + [0] * (self.num_steps - first)
+        if self.known_last():
+            hard[-1] = int(bool(self.final_correct))
+        return hard
 
 
 def prefix_text(pair: LabeledSolution, step: int, cfg: MCConfig) -> str:
@@ -326,7 +349,9 @@ def label_stream(
         rows = sum(req[2] for est in active.values() for req in est.pending())
         while queue and rows < cfg.rollouts_per_call:
             k = queue.popleft()
-            active[k] = strategy(len(pairs[k].solution.steps), cfg.n, finals[k], cfg.rollout_chunk)
+            active[k] = strategy(
+                len(pairs[k].solution.steps), cfg.n, finals[k], cfg.rollout_chunk, cfg.trust_correct_answers
+            )
             rows += sum(req[2] for req in active[k].pending())
         requests = [(k, req) for k, est in active.items() for req in est.pending()]
         if requests:

@@ -69,14 +69,19 @@ class PRMTrainConfig:
         default="hard",
         metadata={"help": "hard: cross-entropy on 0/1; soft: binary cross-entropy on MC probabilities"},
     )
-    hard_threshold: float = field(
-        default=0.0,
+    hard_threshold: float | None = field(
+        default=None,
         metadata={
-            "help": "hard label from a soft one: correct iff soft > threshold (0: any rollout succeeded)"
+            "help": "derive hard labels from soft ones: correct iff soft > threshold (0 is HE, Lessons' choice); "
+            "unset: the stored hard labels"
         },
     )
     drop_after_error: bool = field(
-        default=False, metadata={"help": "drop the steps after the first wrong one (Qwen's MC baseline)"}
+        default=True,
+        metadata={
+            "help": "train on the steps up to the first wrong one only (Lessons); off: every step's own "
+            "label (Math-Shepherd's release)"
+        },
     )
     step_format: StepFormat = field(
         default_factory=StepFormat, metadata={"help": "the step-encoding contract, saved with the model"}
@@ -140,6 +145,8 @@ class PRMTrainConfig:
             raise ValueError(f"eval_fraction must lie in [0, 1), got {self.eval_fraction}")
         if self.batch_size < 1 or self.grad_accum < 1:
             raise ValueError("batch_size and grad_accum must be at least 1")
+        if self.hard_threshold is not None and not 0.0 <= self.hard_threshold < 1.0:
+            raise ValueError(f"hard_threshold must lie in [0, 1), got {self.hard_threshold}")
 
 
 @dataclass

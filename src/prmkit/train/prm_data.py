@@ -2,14 +2,17 @@
 
 Targets per step, by training mode:
 
-- ``prm`` + ``hard``: 0/1 per step (``StepLabels.hard``; else ``soft > hard_threshold``; else implied by
-  ``first_error``), trained with cross-entropy;
+- ``prm`` + ``hard``: 0/1 per step, trained with cross-entropy. With a ``hard_threshold`` t, a step
+  with a soft label is correct iff ``soft > t`` (Lessons' threshold sweep; t = 0 is HE); otherwise the
+  stored ``StepLabels.hard`` is used, else ``soft > 0``, else the labels implied by ``first_error``;
 - ``prm`` + ``soft``: the MC probability per step (``StepLabels.soft``), trained with binary
   cross-entropy against that probability (never cast to int);
 - ``orm``: only the last step carries a target, the final answer's correctness; the other steps are
   ignored (-100).
 
-With ``drop_after_error`` the steps after the first wrong one are removed (as Qwen's MC baseline did).
+With ``drop_after_error`` (the default) the steps after the first wrong one are removed, as Lessons did
+("we eliminated all steps subsequent to those labeled as incorrect"); Math-Shepherd's release trained
+on every step's own label, which ``drop_after_error=False`` reproduces.
 """
 
 from __future__ import annotations
@@ -27,12 +30,13 @@ from prmkit.errors import DataError
 IGNORE = -100.0
 
 
-def hard_targets(labels: StepLabels, threshold: float = 0.0) -> list[int]:
-    """0/1 per step: hard labels, else soft labels above ``threshold``, else implied by first_error."""
+def hard_targets(labels: StepLabels, threshold: float | None = None) -> list[int]:
+    """0/1 per step: soft labels above ``threshold`` when one is given and soft labels exist; else the
+    hard labels; else soft labels above 0; else the labels implied by first_error."""
+    if labels.soft is not None and (threshold is not None or labels.hard is None):
+        return [int(p > (threshold or 0.0)) for p in labels.soft]
     if labels.hard is not None:
         return list(labels.hard)
-    if labels.soft is not None:
-        return [int(p > threshold) for p in labels.soft]
     n, first = labels.num_steps, labels.first_error
     return [1] * n if first < 0 else [1] * first + [0] * (n - first)
 
@@ -63,7 +67,11 @@ def final_correctness(examples: Sequence[LabeledSolution]) -> list[bool]:
 
 
 def step_targets(
-    example: LabeledSolution, labels: str, objective: str, threshold: float = 0.0, correct: bool | None = None
+    example: LabeledSolution,
+    labels: str,
+    objective: str,
+    threshold: float | None = None,
+    correct: bool | None = None,
 ) -> list[float]:
     """The training target of every step (see the module docstring); IGNORE where none."""
     n = len(example.solution.steps)
@@ -119,8 +127,8 @@ def build_dataset(
     fmt: StepFormat,
     labels: str = "hard",
     objective: str = "prm",
-    threshold: float = 0.0,
-    drop_after_error: bool = False,
+    threshold: float | None = None,
+    drop_after_error: bool = True,
 ) -> StepDataset:
     """Encode labelled solutions with the step contract and attach their targets."""
     correct = final_correctness(examples) if objective == "orm" else [None] * len(examples)
