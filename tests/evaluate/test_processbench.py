@@ -198,34 +198,55 @@ def _labelled_file(path, per_subset=6):
     return path
 
 
-def test_prm_mode_chooses_the_threshold_on_gsm8k_and_applies_it_everywhere(tmp_path):
+def test_prm_mode_reads_a_two_class_head_by_its_predicted_class(tmp_path):
     from prmkit.score.tiny import make_prmkit_prm
 
     data = _labelled_file(tmp_path / "pb.jsonl")
     prm = make_prmkit_prm(tmp_path / "prm")
-    metrics = run_processbench(
-        ProcessBenchConfig(prm=str(prm), data=str(data), run_dir=str(tmp_path / "run"))
+    metrics = run_processbench(ProcessBenchConfig(prm=str(prm), data=str(data), run_dir=str(tmp_path / "run")))
+    folder = tmp_path / "run" / "processbench"
+    scores = [json.loads(line) for line in (folder / "scores.jsonl").read_text().splitlines()]
+    assert metrics["summary"]["threshold"] == 0.5 and any("predicted class" in n for n in metrics["notes"])
+    preds = {
+        p["id"]: p["prediction"]
+        for p in map(json.loads, (folder / "predictions.jsonl").read_text().splitlines())
+    }
+    assert all(preds[s["id"]] == first_below(s["step_scores"], 0.5) for s in scores)
+    assert "in-sample" not in (folder / "table.md").read_text()
+    fixed = run_processbench(
+        ProcessBenchConfig(prm=str(prm), data=str(data), threshold=0.25, run_dir=str(tmp_path / "r2"))
     )
+    assert fixed["summary"]["threshold"] == 0.25 and any("fixed threshold" in n for n in fixed["notes"])
+    assert {"ProcessBench (prm mode)"} <= {t["title"] for t in fixed["tables"]}
+    assert (folder / "f1.png").stat().st_size > 0 and "| average (simple mean of F1)" in (
+        folder / "table.md"
+    ).read_text()
+
+
+@pytest.mark.parametrize("head", ["value-head", "tuned two-class"])
+def test_prm_mode_tunes_a_scalar_head_on_gsm8k_and_marks_it_in_sample(tmp_path, head):
+    from prmkit.score.tiny import make_prmkit_prm, make_value_head
+
+    data = _labelled_file(tmp_path / "pb.jsonl")
+    if head == "value-head":
+        prm, tune = make_value_head(tmp_path / "prm"), False
+    else:
+        prm, tune = make_prmkit_prm(tmp_path / "prm"), True
+    cfg = ProcessBenchConfig(prm=str(prm), data=str(data), run_dir=str(tmp_path / "run"), tune_threshold=tune)
+    metrics = run_processbench(cfg)
     folder = tmp_path / "run" / "processbench"
     scores = [json.loads(line) for line in (folder / "scores.jsonl").read_text().splitlines()]
     gsm = [s for s in scores if s["subset"] == "gsm8k"]
     t, f1 = best_threshold([s["step_scores"] for s in gsm], [s["label"] for s in gsm])
     assert metrics["summary"]["threshold"] == pytest.approx(t)
     assert metrics["data"]["subsets"]["gsm8k"]["f1"] == pytest.approx(f1)
-    assert any("chosen on gsm8k" in note for note in metrics["notes"])
+    assert any("chosen on gsm8k" in note and "in-sample" in note for note in metrics["notes"])
+    assert "gsm8k (in-sample: threshold tuned here)" in (folder / "table.md").read_text()
     preds = {
         p["id"]: p["prediction"]
         for p in map(json.loads, (folder / "predictions.jsonl").read_text().splitlines())
     }
     assert all(preds[s["id"]] == first_below(s["step_scores"], t) for s in scores)
-    fixed = run_processbench(
-        ProcessBenchConfig(prm=str(prm), data=str(data), threshold=0.5, run_dir=str(tmp_path / "r2"))
-    )
-    assert fixed["summary"]["threshold"] == 0.5 and any("fixed threshold" in n for n in fixed["notes"])
-    assert {"ProcessBench (prm mode)"} <= {t["title"] for t in fixed["tables"]}
-    assert (folder / "f1.png").stat().st_size > 0 and "| average (simple mean of F1)" in (
-        folder / "table.md"
-    ).read_text()
 
 
 def test_critic_mode_records_unparsable_answers_never_minus_one(tmp_path):

@@ -297,3 +297,21 @@ def test_format_override_and_errors(tmp_path, tokenizer):
         detect_format(tmp_path / "empty")
     with pytest.raises(ValueError, match="2 problems for 1 solutions"):
         prm.score(["a", "b"], [["x"]])
+
+
+def test_two_class_heads_are_told_from_scalar_heads(tmp_path):
+    """ProcessBench reads a two-class head by its predicted class and tunes a threshold for a scalar one."""
+    two_class = {
+        "prmkit": tiny.make_prmkit_prm(tmp_path / "a"),
+        "math-shepherd": tiny.make_math_shepherd(tmp_path / "b"),
+        "qwen-prm": tiny.make_qwen_prm(tmp_path / "c"),
+        "sequence-classification": tiny.make_sequence_classification(tmp_path / "d", num_labels=2),
+    }
+    scalar = {
+        "value-head": tiny.make_value_head(tmp_path / "e"),
+        "sequence-classification": tiny.make_sequence_classification(tmp_path / "f", num_labels=1),
+    }
+    for fmt, folder in two_class.items():
+        assert load_prm(PRMConfig(prm=str(folder), format=fmt)).predicts_class, fmt
+    for fmt, folder in scalar.items():
+        assert not load_prm(PRMConfig(prm=str(folder), format=fmt)).predicts_class, fmt

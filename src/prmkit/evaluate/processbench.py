@@ -5,9 +5,11 @@ prmkit JSONL of labelled solutions (e.g. synthetic solutions with exact truth), 
 problems' ``source``. Modes, by what the config names:
 
 - ``prm``: every step is scored in one pass; a step is predicted wrong when its score is below the
-  threshold. With no fixed ``threshold``, it is the one with the best F1 on ``threshold_subset``
-  (gsm8k), applied unchanged to every subset, as ProcessBench does for scalar PRMs; the report says
-  so, and lists each subset's own best threshold as an upper bound.
+  threshold. With no fixed ``threshold`` it follows ProcessBench: a PRM with a two-class head (prmkit's
+  own, Qwen, Math-Shepherd) is read by its predicted class, 0.5; a scalar head (value head, a single
+  logit) gets the threshold with the best F1 on ``threshold_subset`` (gsm8k), applied unchanged to
+  every subset, and that subset's figure is marked in-sample. ``tune_threshold`` tunes for any head.
+  The report lists each subset's own best threshold as an upper bound.
 - ``critic``: an LLM judges each solution with the critique prompt (``critic.py``), ``critic_samples``
   answers per solution, majority vote (answers are stored, resumably, in ``critic.jsonl``).
 - ``predictions``: a JSONL file of ``{"id": ..., "prediction": int | null}`` made by another tool.
@@ -65,10 +67,14 @@ class ProcessBenchConfig:
     prm: str = field(default="", metadata={"help": "PRM folder (prm mode)"})
     threshold: float | None = field(
         default=None,
-        metadata={"help": "fixed step threshold; default: the best-F1 threshold on threshold_subset"},
+        metadata={"help": "fixed step threshold; default: 0.5 for two-class heads, else tuned on threshold_subset"},
+    )
+    tune_threshold: bool = field(
+        default=False,
+        metadata={"help": "tune the threshold on threshold_subset for two-class heads too (not ProcessBench's rule)"},
     )
     threshold_subset: str = field(
-        default="gsm8k", metadata={"help": "subset the threshold is chosen on, then applied to all"}
+        default="gsm8k", metadata={"help": "subset a tuned threshold is chosen on, then applied to all"}
     )
     prm_batch_size: int = field(default=16, metadata={"help": "sequences per PRM forward pass"})
     prm_device: str = field(default="auto", metadata={"help": "device of the PRM"})
@@ -198,7 +204,8 @@ def read_predictions(path: str | Path, examples: Sequence[Example]) -> dict[str,
     return out
 
 
-def prm_scores(cfg: ProcessBenchConfig, examples: Sequence[Example]) -> list[list[float]]:
+def prm_scores(cfg: ProcessBenchConfig, examples: Sequence[Example]) -> tuple[list[list[float]], bool]:
+    """Every step's score, and whether the PRM's scores are a two-class head's probability."""
     from prmkit.score.prm import PRMConfig, load_prm
 
     prm = load_prm(PRMConfig(prm=cfg.prm, batch_size=cfg.prm_batch_size, device=cfg.prm_device))
@@ -209,18 +216,24 @@ def prm_scores(cfg: ProcessBenchConfig, examples: Sequence[Example]) -> list[lis
             chunk = examples[start : start + 64]
             scores.extend(prm.score([e.question for e in chunk], [e.steps for e in chunk]))
             progress.advance(task, len(chunk))
-    return scores
+    return scores, prm.predicts_class
 
 
 def prm_predictions(
-    cfg: ProcessBenchConfig, examples: Sequence[Example], scores: Sequence[list[float]]
+    cfg: ProcessBenchConfig,
+    examples: Sequence[Example],
+    scores: Sequence[list[float]],
+    predicts_class: bool = True,
 ) -> tuple[dict[str, Prediction], dict[str, Any]]:
     """Threshold predictions, the threshold's provenance, and each subset's own best threshold."""
     notes: dict[str, Any] = {}
     threshold = cfg.threshold
     groups = by_subset(examples)
     score_of = {e.id: s for e, s in zip(examples, scores)}
-    if threshold is None:
+    if threshold is None and predicts_class and not cfg.tune_threshold:
+        threshold = 0.5
+        notes["threshold_note"] = "threshold 0.5: the two-class head's predicted class, as ProcessBench reads such PRMs"
+    elif threshold is None:
         calibration = groups.get(cfg.threshold_subset)
         if not calibration:
             raise ConfigError(
@@ -228,8 +241,9 @@ def prm_predictions(
             )
         threshold, f1 = best_threshold([score_of[e.id] for e in calibration], [e.label for e in calibration])
         notes["threshold_note"] = (
-            f"threshold {threshold:.4f} chosen on {cfg.threshold_subset} (best F1 there, {100 * f1:.1f}) and applied to every subset; {cfg.threshold_subset} is therefore optimistic"
+            f"threshold {threshold:.4f} chosen on {cfg.threshold_subset} (best F1 there, {100 * f1:.1f}) and applied to every subset; the {cfg.threshold_subset} figure is in-sample"
         )
+        notes["in_sample"] = cfg.threshold_subset
     else:
         notes["threshold_note"] = f"fixed threshold {threshold:.4f}"
     notes["threshold"] = threshold
@@ -284,7 +298,7 @@ def write_outputs(
     subsets = result["subsets"]
     rows = [
         [
-            name,
+            f"{name} (in-sample: threshold tuned here)" if extra.get("in_sample") == name else name,
             artifacts.pct(m["acc_error"]),
             artifacts.pct(m["acc_correct"]),
             artifacts.pct(m["f1"]),
@@ -360,8 +374,8 @@ def run_processbench(cfg: ProcessBenchConfig) -> dict[str, Any]:
     if cfg.mode == "predictions":
         predictions = read_predictions(cfg.predictions, examples)
     elif cfg.mode == "prm":
-        scores = prm_scores(cfg, examples)
-        predictions, extra = prm_predictions(cfg, examples, scores)
+        scores, predicts_class = prm_scores(cfg, examples)
+        predictions, extra = prm_predictions(cfg, examples, scores, predicts_class)
         write_jsonl(
             folder / "scores.jsonl",
             [

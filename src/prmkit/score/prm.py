@@ -127,6 +127,12 @@ class PRM(abc.ABC):
         pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
         self.pad_token_id = 0 if pad is None else pad
 
+    @property
+    def predicts_class(self) -> bool:
+        """Whether the scores are a classifier's probability of the correct class, so that 0.5 marks its
+        predicted class (False for scalar heads, whose scores need a tuned threshold)."""
+        return getattr(self.model.config, "num_labels", 2) >= 2
+
     @classmethod
     @abc.abstractmethod
     def from_folder(cls, folder: Path, cfg: PRMConfig, contract: PRMContract | None) -> PRM:

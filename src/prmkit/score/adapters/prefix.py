@@ -74,6 +74,7 @@ def _step_format(contract: PRMContract | None, cfg: PRMConfig) -> StepFormat:
 @ADAPTERS.register("value-head")
 class ValueHeadPRM(PrefixPRM):
     format = "value-head"
+    predicts_class = False  # a scalar value, not a class probability
 
     def __init__(
         self, model: Any, head: nn.Module, tokenizer: Any, step_format: StepFormat, cfg: PRMConfig
