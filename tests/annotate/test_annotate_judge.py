@@ -27,10 +27,11 @@ CASES = [
     ([f"\\boxed{{{N}}}"], None, f"index {N} outside -1..{N - 1}"),
     (["\\boxed{-2}"], None, f"index -2 outside -1..{N - 1}"),
     (["\\boxed{paragraph one}"], None, "is not a step index"),
-    (["\\boxed{0}", "\\boxed{1}"], 0, ""),  # a tie goes to the earlier step
-    (["\\boxed{-1}", "\\boxed{1}"], 1, ""),  # ... and "no error" ranks after every step
+    (["\\boxed{0}", "\\boxed{1}"], 0, ""),  # a tie goes to the answer given first (ProcessBench)
+    (["\\boxed{-1}", "\\boxed{1}"], -1, ""),
+    (["\\boxed{1}", "\\boxed{-1}"], 1, ""),
     (["\\boxed{1}", "\\boxed{1}", "\\boxed{0}"], 1, ""),
-    (["no idea", "\\boxed{0}"], 0, ""),  # unparsable answers do not vote
+    (["no idea", "\\boxed{0}"], 0, ""),  # answers without a box do not vote
     (["no idea", f"\\boxed{{{N + 3}}}"], None, f"index {N + 3} outside -1..{N - 1}; no \\boxed{{}} answer"),
 ]
 

@@ -13,7 +13,7 @@ from prmkit.cli.main import app
 from prmkit.data.jsonl import write_jsonl
 from prmkit.data.records import LabeledSolution, Problem, Solution, StepLabels
 from prmkit.errors import DataError
-from prmkit.evaluate.critic import critique_prompt, parse_critique
+from prmkit.evaluate.critic import CriticVerdict, critique_prompt, parse_critique
 from prmkit.evaluate.pb_metric import (
     best_threshold,
     candidate_thresholds,
@@ -106,12 +106,20 @@ def test_critique_prompt_tags_paragraphs_from_zero():
     assert "[Math Problem]\n\nWhat is 1+1?" in prompt
 
 
-def test_vote_majority_with_ties_toward_the_earlier_step():
+def test_vote_follows_processbench_majority_with_ties_to_the_first_answer():
     assert vote([2, 2, 1, None]) == 2
-    assert vote([2, 1]) == 1
-    assert vote([-1, 3], num_steps=5) == 3  # -1 ranks after every step
+    assert vote([2, 1]) == 2 and vote([1, 2]) == 1  # Counter.most_common: first seen wins a tie
+    assert vote([-1, 3], num_steps=5) == -1 and vote([3, -1], num_steps=5) == 3
     assert vote([-1, -1, 0]) == -1
     assert vote([None, None]) is None
+    assert vote(["two", "two", 1]) is None  # boxed text votes too, and a non-index winner is unparsable
+    assert vote([7, 7, 1], num_steps=5) is None  # so does an index out of range
+
+
+def test_critic_verdict_votes_on_the_boxed_answers():
+    outputs = ["\\boxed{1}", "no box", "\\boxed{0}", "\\boxed{ 0 }", "\\boxed{1}"]
+    verdict = CriticVerdict.from_outputs(outputs, num_steps=3)
+    assert verdict.parsed == [1, None, 0, 0, 1] and verdict.prediction == 1  # 2-2 tie: 1 came first
 
 
 @pytest.fixture(scope="module")

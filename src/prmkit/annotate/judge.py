@@ -3,9 +3,10 @@
 The prompt and the parser are ProcessBench's (``prmkit.evaluate.critic``): steps are listed as
 ``<paragraph_i>`` blocks indexed from 0, and the answer is the index of the earliest wrong one, or
 -1, in ``\\boxed{}``. ``votes`` answers per solution are sampled (seed ``stable_seed(seed, solution
-id) + i``); the majority wins, ties go to the earlier step. Answers without a box, with a box that
-holds no integer, or with an index outside ``-1 .. n-1`` do not vote; when no answer votes, the
-verdict is *unparsable*: no labels, and the reason in ``Judgement.unparsable``, never a silent -1.
+id) + i``) and voted on by ProcessBench's rule: answers without a box do not vote, the most common
+boxed answer wins, ties go to the answer given first. When nothing votes, or the winner is not an
+index in ``-1 .. n-1``, the verdict is *unparsable*: no labels, and the reason in
+``Judgement.unparsable``, never a silent -1.
 
 Any generation backend can judge: an instruct LLM on an OpenAI-compatible server (``mode: chat``),
 a local transformers model (``chat_template: true`` for instruct models), or the synthetic critic
@@ -44,7 +45,7 @@ class JudgeConfig(GenerationConfig):
 
     votes: int = field(
         default=1,
-        metadata={"help": "answers per solution (k); the majority wins, ties toward the earlier step"},
+        metadata={"help": "answers per solution (k); the majority wins, ties to the answer given first (ProcessBench)"},
     )
     max_new_tokens: int = field(default=1024, metadata={"help": "most tokens per critique"})
     temperature: float = field(

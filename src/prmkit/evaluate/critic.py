@@ -4,8 +4,9 @@ The prompt lists the solution's steps as ``<paragraph_i>`` blocks indexed from 0
 index of the earliest wrong paragraph, or -1, in ``\\boxed{}`` (ProcessBench's
 ``critique_template.txt``). ``parse_critique`` reads the last ``\\boxed{}`` of an answer; anything
 else (no box, a non-integer, an index outside -1..n-1) is *unparsable* (None), never a silent -1.
-With k samples per solution, ``pb_metric.vote`` takes the majority of the parsed answers, ties
-toward the earlier step.
+With k samples per solution, ``pb_metric.vote`` applies ProcessBench's majority rule to the boxed
+answers: the most common wins, ties go to the answer given first, and a winner that is not a step
+index is unparsable.
 
     prompt = critique_prompt(question, steps)
     index = parse_critique(completion_text, len(steps))   # int in -1..n-1, or None
@@ -19,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from prmkit.evaluate.pb_metric import Prediction, vote
+from prmkit.evaluate.pb_metric import Ballot, Prediction, vote
 from prmkit.grading import last_boxed
 
 if TYPE_CHECKING:
@@ -46,6 +47,15 @@ def critique_prompt(problem: str, steps: Sequence[str], template: str = CRITIQUE
     return template.format(problem=problem, tagged_response=tagged_steps(steps))
 
 
+def ballot(text: str) -> Ballot:
+    """What one answer votes for: its boxed index, its other boxed text (stripped), or None (no box)."""
+    boxed = last_boxed(text)
+    if boxed is None:
+        return None
+    match = _INDEX.fullmatch(boxed)
+    return int(match.group(1)) if match else boxed.strip()
+
+
 def parse_critique(text: str, num_steps: int) -> Prediction:
     """The boxed index of the earliest wrong step (-1: none), or None when it is missing or invalid."""
     boxed = last_boxed(text)
@@ -69,7 +79,7 @@ class CriticVerdict:
     @classmethod
     def from_outputs(cls, outputs: list[str], num_steps: int) -> CriticVerdict:
         parsed = [parse_critique(text, num_steps) for text in outputs]
-        return cls(outputs=outputs, parsed=parsed, prediction=vote(parsed, num_steps))
+        return cls(outputs=outputs, parsed=parsed, prediction=vote([ballot(t) for t in outputs], num_steps))
 
     @property
     def unparsable(self) -> int:

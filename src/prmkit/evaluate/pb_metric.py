@@ -14,6 +14,7 @@ the PRM could not read is never silently correct), else -1.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
@@ -116,14 +117,17 @@ def best_threshold(step_scores: Sequence[Sequence[float]], labels: Sequence[int]
     return t, float(best)
 
 
-def vote(predictions: Sequence[Prediction], num_steps: int | None = None) -> Prediction:
-    """Majority over several predicted indices (unparsable ones, None, do not vote); ties go to the
-    earlier step, with -1 ("no error") ranked after every step. None when nothing parsed."""
-    counts: dict[int, int] = {}
-    for p in predictions:
-        if p is not None:
-            counts[p] = counts.get(p, 0) + 1
+Ballot = int | str | None  # one critic answer: a boxed integer, other boxed text, or no box (None)
+
+
+def vote(ballots: Sequence[Ballot], num_steps: int | None = None) -> Prediction:
+    """ProcessBench's majority rule (its ``code/run_eval.py``): answers without a box do not vote; the
+    most common boxed answer wins, a tie going to the answer given first; the winner is the prediction
+    when it is a step index in ``-1 .. num_steps-1``, else None (unparsable). None when nothing voted."""
+    counts = Counter(b for b in ballots if b is not None)
     if not counts:
         return None
-    late = max(counts) + 1 if num_steps is None else num_steps
-    return max(counts, key=lambda p: (counts[p], -(late if p == -1 else p)))
+    winner = counts.most_common(1)[0][0]
+    if isinstance(winner, int) and (num_steps is None or -1 <= winner < num_steps):
+        return winner
+    return None
