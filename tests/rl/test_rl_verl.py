@@ -95,3 +95,15 @@ def test_the_documented_verl_recipe_builds_its_rewards():
     default = re.search(r'REWARDS=\$\{REWARDS:-"(.+)"\}', text)[1].replace("${MAX_RESPONSE}", "3072")
     assert verl_adapter.reward_set(default).names == ["format_length", "correctness"]
     assert "custom_reward_function.name=compute_score_batch" in text and "reward_manager=batch" in text
+
+
+def test_length_rewards_use_the_valid_response_length_verl_passes(monkeypatch):
+    """The released Format-Length code scores verl's valid response length (EOS included), not a
+    re-tokenisation of the decoded text, which has lost the EOS token."""
+    monkeypatch.delenv("PRMKIT_TOKENIZER", raising=False)
+    texts = ["The answer is \\boxed{5}.", "no answer"]
+    extras = [{"question": "q", "valid_response_length": 21}, {"question": "q", "valid_response_length": 40}]
+    scores = verl_adapter.compute_score_batch(
+        ["s", "s"], texts, ["5", "5"], extras, rewards="format_length:1,max_length=40,variant=code"
+    )
+    assert [s["score"] for s in scores] == pytest.approx([0.5 + length_reward(21 / 40), min(0.0, length_reward(1.0))])

@@ -14,7 +14,8 @@ Built-ins in ``REWARDS`` (factory options in brackets):
 - ``format`` [timeout, workers]: 1 when the *last* ``\\boxed{}`` is present, non-empty and valid
   mathematics (see ``parsable``), else 0 (Format-Length's R_f).
 - ``length`` [max_length, peak]: Format-Length's R_l of ``x = L / max_length``, L in tokens
-  (``length_reward``).
+  (``length_reward``): the ``completion_lengths`` column where a caller passes one (verl's valid
+  response length, EOS included, as the released code counts it), else ``len(completion_ids)``.
 - ``format_length`` [max_length, peak, variant, timeout, workers]: the two combined, as in the paper
   (``variant: paper``) or the released code (``variant: code``); see ``format_length``.
 - ``prm`` / ``prm_http`` (``prmkit.rl.prm_rewards``): a PRM's aggregated score, from a local folder or
@@ -203,10 +204,16 @@ def format_length(formatted: bool, r_length: float, variant: Variant = "paper") 
     return (1.0 if variant == "paper" else 0.5) + r_length
 
 
-def _token_lengths(completion_ids: Sequence[Sequence[int]] | None, n: int, name: str) -> list[int]:
+def _token_lengths(
+    completion_ids: Sequence[Sequence[int]] | None, lengths: Sequence[int] | None, n: int, name: str
+) -> list[int]:
+    """Each completion's length in tokens: ``lengths`` when given, else the length of its ids."""
+    if lengths is not None and len(lengths) == n:
+        return [int(length) for length in lengths]
     if completion_ids is None or len(completion_ids) != n:
         raise ConfigError(
-            f"the {name} reward measures length in tokens and needs completion_ids (one per completion)"
+            f"the {name} reward measures length in tokens and needs completion_ids or completion_lengths "
+            "(one per completion)"
         )
     return [len(ids) for ids in completion_ids]
 
@@ -221,9 +228,11 @@ class _LengthBased(Reward):
         length_reward(0.0, peak)  # validates peak
         self.max_length, self.peak = max_length, peak
 
-    def r_length(self, completion_ids: Sequence[Sequence[int]] | None, n: int) -> list[float]:
-        lengths = _token_lengths(completion_ids, n, self.name)
-        return [length_reward(length / self.max_length, self.peak) for length in lengths]
+    def r_length(
+        self, completion_ids: Sequence[Sequence[int]] | None, lengths: Sequence[int] | None, n: int
+    ) -> list[float]:
+        tokens = _token_lengths(completion_ids, lengths, n, self.name)
+        return [length_reward(length / self.max_length, self.peak) for length in tokens]
 
 
 @REWARDS.register("length")
@@ -233,9 +242,14 @@ class LengthReward(_LengthBased):
     name = "length"
 
     def __call__(
-        self, *, completions: Sequence[Any], completion_ids: Sequence[Sequence[int]] | None = None, **_: Any
+        self,
+        *,
+        completions: Sequence[Any],
+        completion_ids: Sequence[Sequence[int]] | None = None,
+        completion_lengths: Sequence[int] | None = None,
+        **_: Any,
     ) -> list[float | None]:
-        return list(self.r_length(completion_ids, len(completions)))
+        return list(self.r_length(completion_ids, completion_lengths, len(completions)))
 
 
 @REWARDS.register("format_length")
@@ -257,9 +271,14 @@ class FormatLengthReward(_LengthBased):
         self.variant, self.timeout, self.workers = variant, timeout, workers
 
     def __call__(
-        self, *, completions: Sequence[Any], completion_ids: Sequence[Sequence[int]] | None = None, **_: Any
+        self,
+        *,
+        completions: Sequence[Any],
+        completion_ids: Sequence[Sequence[int]] | None = None,
+        completion_lengths: Sequence[int] | None = None,
+        **_: Any,
     ) -> list[float | None]:
-        r_length = self.r_length(completion_ids, len(completions))
+        r_length = self.r_length(completion_ids, completion_lengths, len(completions))
         r_format = format_scores([completion_text(c) for c in completions], self.timeout, self.workers)
         return [format_length(f > 0, r, self.variant) for f, r in zip(r_format, r_length)]
 

@@ -15,7 +15,12 @@ its own next to the weighted total. Configuration comes from ``custom_reward_fun
   ``name[:weight][,key=value...]``, e.g. ``format_length:1,max_length=3072,variant=code;correctness:0``
   (a weight-0 reward is logged but does not train). Default ``correctness``.
 - ``tokenizer`` [``PRMKIT_TOKENIZER``]: a Hugging Face tokenizer folder (the policy's) to count
-  response tokens; needed by the ``length`` and ``format_length`` rewards.
+  response tokens for the ``length`` and ``format_length`` rewards when verl does not pass the length.
+
+**Response length.** The Format-Length release scores L = verl's valid response length (the
+response's attention-mask sum, EOS included), which its own reward manager passes in. A reward
+manager that puts it in ``extra_info["valid_response_length"]`` gets exactly that; otherwise the
+decoded text is re-tokenised, which drops the EOS token that ``skip_special_tokens`` removed.
 
 ``ground_truth`` is the gold ``answer``; the question the PRM rewards score against comes from
 ``extra_info["question"]`` (``verl_rows`` writes it). A response no reward applies to scores 0.
@@ -72,7 +77,10 @@ def compute_score_batch(
         "question": [e.get("question", "") for e in extras],
         "data_source": list(data_sources),
     }
-    if tokenizer is not None:
+    lengths = [e.get("valid_response_length") for e in extras]
+    if all(length is not None for length in lengths):
+        columns["completion_lengths"] = [int(length) for length in lengths]
+    elif tokenizer is not None:
         tok = _tokenizer(tokenizer)
         columns["completion_ids"] = [
             tok(text, add_special_tokens=False)["input_ids"] for text in solution_strs
