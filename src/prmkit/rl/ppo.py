@@ -62,7 +62,9 @@ class PPOConfig(RLConfig):
     step_transform: StepTransform = field(
         default="delta",
         metadata={
-            "help": "step reward from PRM probabilities p: delta p_k - p_(k-1) (potential shaping), centered 2p-1, raw p"
+            "help": "step reward from the PRM's step probability p_k: raw p_k (Math-Shepherd's literal reward); "
+            "delta p_k - p_(k-1), which sums to the last step's score (PPO on the final PRM score plus "
+            "shaping); centered 2 p_k - 1"
         },
     )
     add_outcome: bool = field(
