@@ -262,3 +262,44 @@ def test_the_runner_reads_what_the_pages_mean() -> None:
         check_prmkit_line("prmkit eval bon --aggregations min last", "t")  # a list option is repeated
     check_prmkit_line("prmkit eval bon --aggregations min --aggregations last --no-greedy", "t")
     assert not Block("console", "no-run", "", 1).runs and Block("python", "", "", 1).runs
+
+
+# --- provenance of numbers ----------------------------------------------------------------------
+
+HISTORY = re.compile(r"\bissue[- ]?#?\d+|\bclosing notes?\b|\bsessions?\b", re.IGNORECASE)
+MEASURED = re.compile(r"\d(?:[\d.,]*\d)?\s?(?:%|×|x\b|s wall|min \d+ s)")
+SOURCE = re.compile(r"(?:benchmarks|experiments)/[\w./-]+\.py|docs/results/[\w./-]+")
+PAPER = re.compile(r"\b(?:paper|papers|ALGORITHMS\.md|Table \d+|Fig\. \d+)\b")
+NOT_MEASURED = "<!-- not a measurement -->"
+
+
+def paragraphs(text: str) -> list[str]:
+    """The prose paragraphs of a page (code blocks left out)."""
+    prose = re.sub(r"^```.*?^```", "", text, flags=re.S | re.M)
+    return [p for p in re.split(r"\n\s*\n", prose) if p.strip()]
+
+
+def unsourced(text: str) -> list[str]:
+    """Paragraphs that quote a measured-looking number but name no script, result file or paper."""
+    return [
+        p
+        for p in paragraphs(text)
+        if MEASURED.search(p) and not SOURCE.search(p) and not PAPER.search(p) and NOT_MEASURED not in p
+    ]
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[p.stem for p in PAGES])
+def test_every_number_names_where_it_comes_from(page: Path) -> None:
+    text = page.read_text(encoding="utf-8")
+    assert not HISTORY.findall(text), f"{page.name}: internal history {HISTORY.findall(text)}"
+    for cited in SOURCE.findall(text):
+        assert (REPO / cited.rstrip(".,)")).exists(), f"{page.name}: cites {cited}, which does not exist"
+    assert not unsourced(text), f"{page.name}: numbers with no source: {unsourced(text)[0][:200]!r}"
+
+
+def test_the_provenance_check_catches_what_it_means() -> None:
+    assert unsourced("The policy reached 67.5% on held-out problems.")
+    assert not unsourced("The policy reached 67.5% (docs/results/quickstart.md).")
+    assert not unsourced("The paper reports 86% at N=4.")
+    assert not unsourced("A 20% slip rate. " + NOT_MEASURED)
+    assert HISTORY.search("as the issue-6 run showed") and HISTORY.search("in the closing notes")

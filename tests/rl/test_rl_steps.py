@@ -77,3 +77,14 @@ def test_an_empty_completion_puts_its_single_score_on_the_last_token():
     assert place_step_rewards([], [], [0], "raw") == []
     with pytest.raises(ValueError, match="2 step scores for 1 step spans"):
         place_step_rewards([0.1, 0.2], [(0, 3)], [3], "raw")
+
+
+def test_math_shepherd_raw_reward_is_the_default_and_named_so():
+    from dataclasses import fields
+
+    from prmkit.rl.ppo import PPOConfig
+
+    field = next(f for f in fields(PPOConfig) if f.name == "step_transform")
+    assert field.default == "raw"
+    help_text = field.metadata["help"]
+    assert "raw p_k (Math-Shepherd" in help_text and "sums to the last step's score" in help_text

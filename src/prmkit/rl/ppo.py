@@ -60,7 +60,7 @@ class PPOConfig(RLConfig):
         metadata={"help": "mode step: a PRM folder (any format prmkit score loads) or a `prmkit serve` URL"},
     )
     step_transform: StepTransform = field(
-        default="delta",
+        default="raw",
         metadata={
             "help": "step reward from the PRM's step probability p_k: raw p_k (Math-Shepherd's literal reward); "
             "delta p_k - p_(k-1), which sums to the last step's score (PPO on the final PRM score plus "
