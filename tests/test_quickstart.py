@@ -86,6 +86,7 @@ def test_every_stage_finishes_and_the_killed_run_resumes(toy_run):
         assert (run_dir / stage / DONE).exists(), stage
     assert (run_dir / COMPLETE).exists()
     assert "headline numbers" in out and "report:" in out and "about" in out  # time-left estimates
+    assert "BoN-likelihood (min)" in out and "ranking AUROC within a problem: policy likelihood" in out
 
 
 def test_the_console_shows_no_python_warnings_and_no_third_party_bars(toy_run):
@@ -97,7 +98,7 @@ def test_the_console_shows_no_python_warnings_and_no_third_party_bars(toy_run):
 def test_stages_hand_their_outputs_on(toy_run):
     run_dir, _ = toy_run
     summary = json.loads((run_dir / "bon" / "metrics.json").read_text())["data"]
-    assert {"greedy", "majority", "pass@n", "prm_min"} <= set(summary["methods"])
+    assert {"greedy", "majority", "pass@n", "prm_min", "likelihood"} <= set(summary["methods"])
     labels = json.loads((run_dir / "labels" / "metrics.json").read_text())["data"]["methods"]
     assert {"MC-HE", "judge", "consensus"} <= set(labels)
     assert (run_dir / "prm" / "model" / "prmkit_prm.json").is_file()

@@ -3,7 +3,8 @@
 The library itself emits warnings through ``warnings`` and ``logging`` as usual. The ``prmkit`` command
 (and the child processes it starts) call ``quiet_console``: prmkit's own warnings print as one line,
 ``warning: ...``; deprecations (the test suite turns those into errors) and other libraries' warnings
-are dropped, and so are the hub's and transformers' tqdm bars, since prmkit draws its own progress. ``python -W ...`` or
+are dropped, and so are all tqdm bars (the hub's, transformers', datasets'), since prmkit draws its own
+progress with rich. ``python -W ...`` or
 ``PYTHONWARNINGS`` turn the policy off, so every warning shows again.
 """
 
@@ -38,6 +39,7 @@ def quiet_console() -> None:
 
     Environment variables carry the policy to child processes and to libraries imported later."""
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TQDM_DISABLE", "1")  # every tqdm bar, e.g. transformers' GGUF conversion
     os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

@@ -16,6 +16,8 @@ warnings.warn_explicit("own note", UserWarning, {prmkit.__file__!r}, 1)
 warnings.warn_explicit("own deprecation", DeprecationWarning, {prmkit.__file__!r}, 2)
 warnings.warn_explicit("foreign note", UserWarning, "/site-packages/transformers/x.py", 3)
 warnings.warn_explicit("foreign deprecation", FutureWarning, "/site-packages/transformers/x.py", 4)
+from tqdm.auto import tqdm
+list(tqdm(range(3), desc="a third-party bar"))
 from prmkit.processes import python_child
 import subprocess
 child = 'import warnings; warnings.warn_explicit("child foreign", UserWarning, "/elsewhere/y.py", 5)'
@@ -24,7 +26,7 @@ subprocess.run(python_child(child), check=True)
 
 
 def run(env_extra: dict[str, str]) -> str:
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONWARNINGS", "PRMKIT_QUIET_CONSOLE")}
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONWARNINGS", "PRMKIT_QUIET_CONSOLE", "TQDM_DISABLE")}
     proc = subprocess.run(
         [sys.executable, "-c", SCRIPT], capture_output=True, text=True, env={**env, **env_extra}, check=True
     )
@@ -33,7 +35,7 @@ def run(env_extra: dict[str, str]) -> str:
 
 def test_only_prmkit_own_warnings_reach_the_console_in_one_line():
     err = run({})
-    assert err.strip().splitlines() == ["warning: own note"]
+    assert err.strip().splitlines() == ["warning: own note"]  # no other warning, no tqdm bar
 
 
 def test_pythonwarnings_turns_the_policy_off():

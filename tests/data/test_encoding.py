@@ -87,11 +87,14 @@ def test_each_step_decodes_back_to_its_text(tokenizer, fmt_name):
     sep_len = len(tokenizer.encode(fmt.separator, add_special_tokens=False))
     starts = [enc.step_ends[0] - len(tokenizer.encode(STEPS[0], add_special_tokens=False)) - sep_len + 1]
     starts += [e + 1 for e in enc.step_ends[:-1]]
-    for step, start, end in zip(STEPS, starts, enc.step_ends):
+    assert enc.step_starts == starts  # each step starts right after the separator before it
+    for step, start, end in zip(STEPS, enc.step_starts, enc.step_ends):
         text = tokenizer.decode(enc.input_ids[start : end - sep_len + 1])
         assert text.strip() == step
     prefix = tokenizer.decode(enc.input_ids[: starts[0]], skip_special_tokens=True)
     assert QUESTION in prefix
+    batch = collate([enc], pad_token_id=0)
+    assert batch.step_start[0].tolist() == starts and batch.step_index[0].tolist() == enc.step_ends
 
 
 def test_step_tokens_do_not_depend_on_context(tokenizer):

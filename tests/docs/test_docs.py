@@ -275,7 +275,7 @@ NOT_MEASURED = "<!-- not a measurement -->"
 
 def paragraphs(text: str) -> list[str]:
     """The prose paragraphs of a page (code blocks left out)."""
-    prose = re.sub(r"^```.*?^```", "", text, flags=re.S | re.M)
+    prose = re.sub(r"^```.*?^```", "", text, flags=re.DOTALL | re.MULTILINE)
     return [p for p in re.split(r"\n\s*\n", prose) if p.strip()]
 
 

@@ -91,11 +91,11 @@ def test_cli_end_to_end_on_the_synthetic_world_and_resume(tmp_path):
     def args(limit: int = 3, *extra: str) -> list[str]:
         return ["eval", "bon", "--run-dir", str(run), "--generation.model", str(policy), "--generation.device", "cpu",
                 "--n-max", "4", "--limit", str(limit), "--max-new-tokens", "12", "--prm", str(prm), "--repeats", "10",
-                "--bootstrap", "50", *extra]  # fmt: skip
+                "--bootstrap", "50", "--likelihood", "policy", *extra]  # fmt: skip
 
     result = CliRunner().invoke(app, args())
     assert result.exit_code == 0, result.output
-    assert "| BoN-PRM (min) |" in result.output
+    assert "| BoN-PRM (min) |" in result.output and "| BoN-likelihood (min) |" in result.output
     folder = run / "bon"
     lines = (folder / "candidates.jsonl").read_text().splitlines()
     assert len(lines) == 3 and all(len(json.loads(x)["candidates"]) == 4 for x in lines)
@@ -107,14 +107,18 @@ def test_cli_end_to_end_on_the_synthetic_world_and_resume(tmp_path):
     # Scores stay with their candidate and problem (batched, length-sorted scoring is not misaligned):
     # each stored score equals scoring that candidate alone, and the truth is that candidate's own.
     alone = load_prm(prm, device="cpu")
+    likelihood = load_prm(policy, format="likelihood", device="cpu")  # the policy's own step probabilities
     for record in (ProblemCandidates.model_validate_json(x) for x in lines):
         for c in record.candidates:
             assert c.solution.problem_id == record.problem.id
             assert c.scores["prm"] == pytest.approx(alone.score([record.problem], [c.solution])[0], abs=1e-5)
+            own = likelihood.score([record.problem], [c.solution])[0]
+            assert c.scores["likelihood"] == pytest.approx(own, rel=1e-4)
             assert c.truth == truth_labels(record.problem, c.solution)
     metrics = json.loads((folder / "metrics.json").read_text())
     assert metrics["data"]["ns"] == [1, 2, 4] and (folder / "accuracy_vs_n.png").stat().st_size > 10_000
-    assert (run / "diagnostics" / "metrics.json").is_file()
+    diagnostics = json.loads((run / "diagnostics" / "metrics.json").read_text())["summary"]
+    assert "ranking_auroc_likelihood" in diagnostics  # NaN (null) here: too few problems mix right and wrong
     labelled = folder / "labeled.jsonl"  # every candidate with its exact step truth: ProcessBench-style data
     assert len(labelled.read_text().splitlines()) == 12
     pb = [

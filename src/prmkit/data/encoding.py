@@ -4,7 +4,8 @@ exactly the token the model was trained on.
 
 Every piece is tokenized on its own and the separator's token ids are appended after the question and
 after each step (never a joined string re-tokenized, where the separator can merge with its
-neighbours). The score of step i is read at ``step_ends[i]``, the separator's last token.
+neighbours). The score of step i is read at ``step_ends[i]``, the separator's last token; the step's own
+tokens run from ``step_starts[i]`` to just before its separator.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class EncodedSteps:
     input_ids: list[int]
     step_ends: list[int]  # index into input_ids of the last token of each kept step's separator
     num_steps: int  # steps that fit (may be fewer than given when max_length truncates)
+    step_starts: list[int] = field(default_factory=list)  # index of each kept step's first token
 
     def __len__(self) -> int:
         return len(self.input_ids)
@@ -82,11 +84,12 @@ def encode_steps(tokenizer: Tokenizer, question: str, steps: list[str], fmt: Ste
         step_ids = kept
 
     input_ids = head + question_ids
-    step_ends = []
+    step_starts, step_ends = [], []
     for ids in step_ids:
+        step_starts.append(len(input_ids))
         input_ids.extend(ids)
         step_ends.append(len(input_ids) - 1)
-    return EncodedSteps(input_ids=input_ids, step_ends=step_ends, num_steps=len(step_ids))
+    return EncodedSteps(input_ids, step_ends, len(step_ids), step_starts)
 
 
 @dataclass
@@ -95,6 +98,7 @@ class StepBatch:
     attention_mask: torch.Tensor  # (batch, length)
     step_index: torch.Tensor  # (batch, max_steps) positions of step ends, -1 where a row has fewer steps
     labels: torch.Tensor | None = None  # (batch, length) targets at step ends, ignore_index elsewhere
+    step_start: torch.Tensor | None = None  # (batch, max_steps) first token of each step, when every row has them
 
 
 def collate(
@@ -111,13 +115,17 @@ def collate(
     mask = torch.zeros((len(encoded), length), dtype=torch.long)
     step_index = torch.full((len(encoded), max(max_steps, 1)), -1, dtype=torch.long)
     labels = None if step_labels is None else torch.full((len(encoded), length), float(ignore_index))
+    starts = all(len(e.step_starts) == e.num_steps for e in encoded)
+    step_start = torch.full_like(step_index, -1) if starts else None
     for row, enc in enumerate(encoded):
         input_ids[row, : len(enc)] = torch.tensor(enc.input_ids)
         mask[row, : len(enc)] = 1
         if enc.step_ends:
             step_index[row, : enc.num_steps] = torch.tensor(enc.step_ends)
+            if step_start is not None:
+                step_start[row, : enc.num_steps] = torch.tensor(enc.step_starts)
         if labels is not None:
             assert step_labels is not None
             for pos, value in zip(enc.step_ends, step_labels[row][: enc.num_steps]):
                 labels[row, pos] = float(value)
-    return StepBatch(input_ids=input_ids, attention_mask=mask, step_index=step_index, labels=labels)
+    return StepBatch(input_ids, mask, step_index, labels, step_start)

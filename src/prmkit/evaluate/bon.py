@@ -8,8 +8,9 @@
 
 Methods: ``greedy`` (one temperature-0 answer; flat in N), ``majority`` (self-consistency),
 ``weighted_<agg>`` (PRM-weighted vote, Math-Shepherd Eq. 5), ``prm_<agg>`` (BoN by the PRM under each
-configured aggregation), ``orm`` (BoN by the ORM's last-step score) and ``pass@n`` (the oracle: any
-candidate correct). Output in ``<run_dir>/bon/``: ``metrics.json``, ``table.md``,
+configured aggregation), ``orm`` (BoN by the ORM's last-step score), ``likelihood`` (BoN by the least
+likely step under a causal LM, the policy's own by default: the baseline a PRM must beat) and
+``pass@n`` (the oracle: any candidate correct). Output in ``<run_dir>/bon/``: ``metrics.json``, ``table.md``,
 ``accuracy_vs_n.png``, ``candidates.jsonl``; the BoN-bias diagnostics go to
 ``<run_dir>/diagnostics/``. On problems with exact truth (the synthetic world) every candidate is also
 written with its true step labels to ``bon/labeled.jsonl``, the input of ``prmkit eval processbench
@@ -43,7 +44,13 @@ from prmkit.generation.base import GenerationConfig
 from prmkit.score.aggregate import AGGREGATIONS, aggregate
 
 STAGE = "bon"
-LABELS = {"greedy": "greedy", "majority": "majority vote", "orm": "BoN-ORM", "pass@n": "pass@N (oracle)"}
+LABELS = {
+    "greedy": "greedy",
+    "majority": "majority vote",
+    "orm": "BoN-ORM",
+    "likelihood": "BoN-likelihood (min)",
+    "pass@n": "pass@N (oracle)",
+}
 
 
 @dataclass
@@ -52,7 +59,7 @@ class BonEvalConfig:
 
     Problems: ``problems`` (+ ``split``, ``limit``, ``problem_seed``). Sampling: ``generation`` (the
     backend), ``n_max``, ``temperature``, ``top_p``, ``max_new_tokens``, ``prompt_template``,
-    ``sample_seed``. Verifiers: ``prm``, ``orm``. Analysis: ``aggregations``, ``weighted_aggregation``,
+    ``sample_seed``. Verifiers: ``prm``, ``orm``, ``likelihood``. Analysis: ``aggregations``, ``weighted_aggregation``,
     ``repeats``, ``bootstrap``, ``ci_level``, ``seed``.
     """
 
@@ -102,6 +109,13 @@ class BonEvalConfig:
     )
     prm: str = field(default="", metadata={"help": "PRM folder (BoN-PRM, weighted vote, diagnostics)"})
     orm: str = field(default="", metadata={"help": "ORM folder (BoN-ORM); optional"})
+    likelihood: str = field(
+        default="",
+        metadata={
+            "help": "causal LM whose step probabilities verify with no training (BoN-likelihood, the baseline "
+            "a PRM must beat): 'policy' (the generation model's folder) or a folder; optional"
+        },
+    )
     prm_batch_size: int = field(default=16, metadata={"help": "sequences per PRM forward pass"})
     prm_device: str = field(default="auto", metadata={"help": "device of the PRM/ORM: auto, cpu, cuda, ..."})
     aggregations: list[str] = field(
@@ -135,15 +149,21 @@ class BonEvalConfig:
         if self.limit is not None and self.limit < 1:
             raise ValueError(f"limit must be at least 1, got {self.limit}")
 
+    def verifier_folders(self) -> dict[str, str]:
+        """Each verifier's model folder: ``prm``, ``orm`` and ``likelihood`` ('policy' resolved)."""
+        likelihood = self.generation.model if self.likelihood == "policy" else self.likelihood
+        folders = {"prm": self.prm, "orm": self.orm, "likelihood": likelihood}
+        return {name: path for name, path in folders.items() if path}
+
     def identity(self) -> dict[str, Any]:
         """The settings that decide what the stored candidates are (everything but the analysis),
         with a fingerprint of each local model's weights (a model retrained in place changes it)."""
         generation = dataclasses.asdict(dataclasses.replace(self.generation, api_key=None))
         keys = ("problems", "split", "problem_seed", "n_max", "temperature", "top_p", "max_new_tokens",
-                "prompt_template", "step_style", "sample_seed", "greedy", "prm", "orm")  # fmt: skip
+                "prompt_template", "step_style", "sample_seed", "greedy", "prm", "orm", "likelihood")  # fmt: skip
         weights = {
             name: weights_fingerprint(path)
-            for name, path in (("policy", self.generation.model), ("prm", self.prm), ("orm", self.orm))
+            for name, path in (("policy", self.generation.model), *self.verifier_folders().items())
         }
         return {"generation": generation, **{k: getattr(self, k) for k in keys}, "weights": weights}
 
@@ -183,7 +203,7 @@ class CandidateArrays:
 
     correct: np.ndarray
     clusters: np.ndarray
-    scores: dict[str, np.ndarray]  # aggregation -> PRM scores; "orm" -> ORM last-step scores
+    scores: dict[str, np.ndarray]  # aggregation -> PRM scores; "orm": ORM last step; "likelihood": least likely step
     greedy: np.ndarray | None
 
     @classmethod
@@ -193,10 +213,10 @@ class CandidateArrays:
             raise ConfigError(f"problems have different numbers of candidates: {sorted(sizes)}")
         cands = [r.candidates for r in records]
         scores: dict[str, np.ndarray] = {}
-        for name, verifier, aggs in (("prm", "prm", aggregations), ("orm", "orm", ["last"])):
+        for verifier, aggs in (("prm", aggregations), ("orm", ["last"]), ("likelihood", ["min"])):
             if all(verifier in c.scores for row in cands for c in row):
                 for agg in aggs:
-                    key = agg if name == "prm" else "orm"
+                    key = agg if verifier == "prm" else verifier
                     scores[key] = np.array(
                         [[aggregate(step_scores(c, verifier), agg) for c in row] for row in cands],
                         dtype=float,
@@ -220,8 +240,9 @@ def method_picks(
     for agg in aggregations:
         if agg in arrays.scores:
             picks[f"prm_{agg}"] = stats.pick_best(arrays.scores[agg], idx)
-    if "orm" in arrays.scores:
-        picks["orm"] = stats.pick_best(arrays.scores["orm"], idx)
+    for verifier in ("orm", "likelihood"):
+        if verifier in arrays.scores:
+            picks[verifier] = stats.pick_best(arrays.scores[verifier], idx)
     return picks
 
 
@@ -301,7 +322,7 @@ def write_outputs(
             (
                 f"Policy {cfg.generation.model or cfg.generation.base_url} ({cfg.generation.backend}), "
                 f"temperature {cfg.temperature}, problems: {cfg.problems}; PRM: {cfg.prm or 'none'}; "
-                f"ORM: {cfg.orm or 'none'}."
+                f"ORM: {cfg.orm or 'none'}; likelihood verifier: {cfg.likelihood or 'none'}."
             ),
             "Answers are grouped by mathematical equivalence (prmkit.grading) for the votes.",
         ],

@@ -115,9 +115,15 @@ class Collector:
         self.cfg = cfg
         self.backend = load_backend(cfg.generation)
         self.verifiers = {
-            name: load_prm(PRMConfig(prm=path, batch_size=cfg.prm_batch_size, device=cfg.prm_device))
-            for name, path in (("prm", cfg.prm), ("orm", cfg.orm))
-            if path
+            name: load_prm(
+                PRMConfig(
+                    prm=path,
+                    format="likelihood" if name == "likelihood" else "auto",
+                    batch_size=cfg.prm_batch_size,
+                    device=cfg.prm_device,
+                )
+            )
+            for name, path in cfg.verifier_folders().items()
         }
 
     def close(self) -> None:

@@ -69,7 +69,10 @@ def ranking_table(
 
     arrays = CandidateArrays.build(records, aggregations)
     values = {name: ranking_auroc(arrays.correct, scores) for name, scores in arrays.scores.items()}
-    rows = [[label(name if name == "orm" else f"prm_{name}"), artifacts.pct(v)] for name, v in values.items()]
+    rows = [
+        [label(name if name in ("orm", "likelihood") else f"prm_{name}"), artifacts.pct(v)]
+        for name, v in values.items()
+    ]
     mixed = int(sum(row.any() and not row.all() for row in arrays.correct))
     note = f"Over the {mixed} problems with both right and wrong candidates; 50 is chance."
     table = artifacts.table(

@@ -219,17 +219,26 @@ def train_prm(cfg: QuickstartConfig, run: Path, out: Path) -> dict[str, Any]:
 
 
 def best_of_n(cfg: QuickstartConfig, run: Path) -> dict[str, Any]:
-    """The BoN harness (and its bias diagnostics) on the held-out problems; writes ``bon/`` and ``diagnostics/``."""
+    """The BoN harness (and its bias diagnostics) on the held-out problems; writes ``bon/`` and
+    ``diagnostics/``. The tiny policy's own step likelihood verifies too: the baseline for the PRM."""
+    import json
+
     from prmkit.evaluate.bon import BonEvalConfig, run_bon_eval
 
     bon = BonEvalConfig(
         run_dir=str(run), problems=str(problems_file(run, "eval")), limit=None, generation=generator(cfg, run),
         n_max=cfg.n_max, temperature=cfg.temperature, max_new_tokens=token_budget(cfg, run),
         sample_seed=cfg.seed, prm=str(run / "prm" / "model"), seed=cfg.seed, prompt_template=cfg.prompt_template,
+        likelihood="policy" if (run / POLICY).is_dir() else "",
     )  # fmt: skip
     metrics = run_bon_eval(bon)
     methods = metrics["data"]["methods"]
-    return {name: curve["accuracy"][-1] for name, curve in methods.items()}
+    summary = {name: curve["accuracy"][-1] for name, curve in methods.items()}
+    diagnostics = run / "diagnostics" / "metrics.json"
+    if diagnostics.is_file():
+        found = json.loads(diagnostics.read_text(encoding="utf-8"))["summary"]
+        summary.update({k: v for k, v in found.items() if k in ("ranking_auroc_min", "ranking_auroc_likelihood")})
+    return summary
 
 
 def process_bench(cfg: QuickstartConfig, run: Path) -> dict[str, Any]:

@@ -31,9 +31,12 @@ def headline_rows(summaries: dict[str, dict[str, Any]]) -> list[tuple[str, str]]
     if "consensus_retention" in annotate:
         rows.append(("labels: consensus retention", pct(annotate["consensus_retention"])))
     bon = summaries.get("bon", {})
-    for method in ("greedy", "pass@n", "majority", "prm_min", "weighted_min", "orm"):
+    for method in ("greedy", "pass@n", "majority", "prm_min", "weighted_min", "orm", "likelihood"):
         if method in bon:
             rows.append((f"best-of-N: {method_label(method)}", pct(bon[method])))
+    for key, what in (("ranking_auroc_min", "PRM (min)"), ("ranking_auroc_likelihood", "policy likelihood")):
+        if key in bon:
+            rows.append((f"ranking AUROC within a problem: {what}", f"{bon[key]:.3f}"))
     pb = summaries.get("processbench", {})
     if "average_f1" in pb:
         rows.append(("PRM: ProcessBench-style F1", pct(pb["average_f1"])))

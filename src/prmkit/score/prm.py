@@ -41,7 +41,7 @@ class PRMConfig:
     format: str = field(
         default="auto",
         metadata={
-            "help": "adapter: auto (detect from the folder), prmkit, math-shepherd, qwen-prm, value-head or sequence-classification"
+            "help": "adapter: auto (detect from the folder), prmkit, math-shepherd, qwen-prm, value-head, sequence-classification, or likelihood (any causal LM: each step's probability under it)"
         },
     )
     device: str = field(
@@ -169,6 +169,7 @@ class PRM(abc.ABC):
             input_ids=batch.input_ids.to(self.device),
             attention_mask=batch.attention_mask.to(self.device),
             step_index=batch.step_index.to(self.device),
+            step_start=None if batch.step_start is None else batch.step_start.to(self.device),
         )
 
     def describe(self) -> dict[str, Any]:
