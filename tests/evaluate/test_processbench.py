@@ -285,3 +285,13 @@ def test_a_threshold_cannot_be_chosen_on_one_kind_of_solution():
 
     threshold, f1 = best_threshold([[0.9, 0.2], [0.8, 0.1]], [1, 1])  # erroneous solutions only
     assert threshold == 0.5 and math.isnan(f1)  # never a fake -1
+
+
+def test_the_likelihood_verifier_gets_a_tuned_threshold(tmp_path):
+    from prmkit.generation.tiny import save_tiny_llama
+
+    data = _labelled_file(tmp_path / "pb.jsonl", per_subset=5)
+    policy = save_tiny_llama(tmp_path / "policy")
+    cfg = ProcessBenchConfig(prm=str(policy), prm_format="likelihood", data=str(data), run_dir=str(tmp_path / "run"))
+    metrics = run_processbench(cfg)
+    assert any("chosen on gsm8k" in note for note in metrics["notes"])  # step probabilities are no classes

@@ -150,3 +150,21 @@ def test_beam_search_with_a_real_backend_stops_at_the_step_separator(tmp_path, t
                 abs=1e-5,
             )
         assert result.stats["prm_forward_passes"] > 0 and result.stats["generated_tokens"] > 0
+
+
+def test_beam_search_verified_by_the_policy_likelihood(tmp_path):
+    from prmkit.data.records import Problem
+    from prmkit.generation import GenerationConfig
+    from prmkit.generation.hf import TransformersBackend
+    from prmkit.generation.tiny import save_tiny_llama
+    from prmkit.score import PRMConfig
+
+    policy = save_tiny_llama(tmp_path / "policy")
+    backend = TransformersBackend(GenerationConfig(model=str(policy), device="cpu"))
+    likelihood = load_prm(PRMConfig(prm=str(policy), format="likelihood", device="cpu"))
+    problems = [Problem(id="q0", question="What is 2 + 2?", answer="4")]
+    cfg = SearchConfig(method="beam", beam_width=2, expansions=2, max_depth=2, step_max_tokens=6)
+    with pytest.warns(UserWarning, match="rescoring full prefixes"):
+        (result,) = search(problems, cfg, backend, likelihood)
+    for cand, scores in zip(result.candidates, result.step_scores):
+        assert scores == pytest.approx(likelihood.score([problems[0].question], [cand.steps])[0], rel=1e-4)

@@ -65,6 +65,10 @@ class ProcessBenchConfig:
         },
     )
     prm: str = field(default="", metadata={"help": "PRM folder (prm mode)"})
+    prm_format: str = field(
+        default="auto",
+        metadata={"help": "the PRM's format (see prmkit score --format); likelihood reads any causal LM"},
+    )
     threshold: float | None = field(
         default=None,
         metadata={"help": "fixed step threshold; default: 0.5 for two-class heads, else tuned on threshold_subset"},
@@ -208,7 +212,9 @@ def prm_scores(cfg: ProcessBenchConfig, examples: Sequence[Example]) -> tuple[li
     """Every step's score, and whether the PRM's scores are a two-class head's probability."""
     from prmkit.score.prm import PRMConfig, load_prm
 
-    prm = load_prm(PRMConfig(prm=cfg.prm, batch_size=cfg.prm_batch_size, device=cfg.prm_device))
+    prm = load_prm(
+        PRMConfig(prm=cfg.prm, format=cfg.prm_format, batch_size=cfg.prm_batch_size, device=cfg.prm_device)
+    )
     scores: list[list[float]] = []
     with Progress(transient=True) as progress:
         task = progress.add_task("scoring steps", total=len(examples))
