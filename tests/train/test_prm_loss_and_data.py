@@ -3,6 +3,8 @@ labelled solutions become step targets at the contract's step ends."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -181,3 +183,16 @@ def test_step_auroc_is_threshold_free():
     assert step_metrics([0.1, 0.2, 0.9, 0.8], truth)["step_auroc"] == 0.0
     assert step_metrics([0.5, 0.5, 0.5, 0.5], truth)["step_auroc"] == 0.5  # ties: knows nothing
     assert step_metrics([0.9, 0.3, 0.4, 0.1], truth)["step_auroc"] == pytest.approx(0.75)
+
+
+def test_ranking_auroc_compares_solutions_of_one_problem_only():
+    from prmkit.train.prm_metrics import ranking_auroc
+
+    # p1: the right solution outscores both wrong ones; p2: the right one loses once, ties once.
+    ids = ["p1", "p1", "p1", "p2", "p2", "p2", "p3"]
+    correct = [True, False, False, True, False, False, True]
+    scores = [0.9, 0.2, 0.5, 0.3, 0.6, 0.3, 0.0]  # p3 has no wrong solution: left out
+    assert ranking_auroc(ids, correct, scores) == pytest.approx((1.0 + 0.25) / 2)
+    # A verifier that only knows which problem is hard has step-level skill but ranks at chance.
+    assert ranking_auroc(["a", "a", "b", "b"], [True, False, True, False], [0.9, 0.9, 0.1, 0.1]) == 0.5
+    assert math.isnan(ranking_auroc(["a"], [True], [0.5]))

@@ -36,7 +36,8 @@ def rule_data(n: int, seed: str) -> list[LabeledSolution]:
     """Toy labels with a rule a tiny model learns in seconds: a subtraction step is "wrong".
 
     ``soft`` is 0.1 for those steps and 0.9 for the others, so a soft-trained PRM should predict
-    about 0.1 and 0.9, and a hard-trained one (threshold 0.5) about 0 and 1.
+    about 0.1 and 0.9, and a hard-trained one (threshold 0.5) about 0 and 1. Every step carries its
+    own label, with no error carried forward, so training keeps the steps after the first wrong one.
     """
     rng = random.Random(seed)
     out = []
@@ -63,6 +64,7 @@ def _cfg(backbone, tmp_path, name, **kw) -> PRMTrainConfig:
         "eval_steps": 0,
         "save_steps": 1000,
         "logging_steps": 1000,
+        "drop_after_error": False,  # rule_data labels every step on its own
     }
     return PRMTrainConfig(**{**base, **kw})
 
@@ -83,7 +85,7 @@ def test_hard_and_soft_training_learn_what_their_labels_say(backbone, tmp_path):
     base_f1 = solution_step_metrics(_by_kind(untrained, test)[0], truth)["step_f1"]
 
     hard = train_prm(train, _cfg(backbone, tmp_path, "hard", max_steps=100, eval_steps=50), test[:20])
-    assert "eval_step_f1" in hard.metrics  # held-out step F1 measured during training
+    assert "eval_step_f1" in hard.metrics and "eval_ranking_auroc" in hard.metrics  # measured in training
     scores, minus, plus = _by_kind(load_prm(hard.output_dir), test)
     assert solution_step_metrics(scores, truth)["step_f1"] > max(0.95, base_f1)
     assert minus < 0.05 and plus > 0.95  # hard labels: confident

@@ -32,6 +32,7 @@ import numpy as np
 from prmkit.evaluate import artifacts, plots
 from prmkit.evaluate.candidates import ProblemCandidates, step_scores
 from prmkit.evaluate.pb_metric import first_below, subset_metrics
+from prmkit.train.prm_metrics import ranking_auroc as within_problem_auroc
 
 STAGE = "diagnostics"
 THRESHOLD = 0.5
@@ -51,15 +52,9 @@ def _share(flags: list[bool | None]) -> float:
 
 
 def ranking_auroc(correct: np.ndarray, scores: np.ndarray) -> float:
-    """Mean over problems with right and wrong candidates of P(right outscores wrong), ties 1/2; NaN
-    scores rank lowest."""
-    values = []
-    for ok, s in zip(correct, np.where(np.isnan(scores), -np.inf, scores)):
-        right, wrong = s[ok], s[~ok]
-        if right.size and wrong.size:
-            diff = right[:, None] - wrong[None, :]
-            values.append(float((diff > 0).mean() + 0.5 * (diff == 0).mean()))
-    return float(np.mean(values)) if values else math.nan
+    """``prm_metrics.ranking_auroc`` over (problems, candidates) arrays: one problem per row."""
+    rows = np.repeat(np.arange(correct.shape[0]), correct.shape[1]).astype(str)
+    return within_problem_auroc(rows.tolist(), correct.ravel().tolist(), scores.ravel().tolist())
 
 
 def ranking_table(

@@ -30,7 +30,7 @@ from prmkit.errors import ConfigError, PrmkitError
 from prmkit.score.contract import PRMContract
 from prmkit.score.prm import quiet_transformers
 from prmkit.train.prm_card import write_model_card
-from prmkit.train.prm_data import IGNORE, build_dataset, split_by_problem, step_collator
+from prmkit.train.prm_data import IGNORE, build_dataset, final_correctness, split_by_problem, step_collator
 
 
 @dataclass
@@ -250,7 +250,7 @@ def train_prm(
     from transformers import PrinterCallback, Trainer, TrainingArguments, set_seed
     from transformers.trainer_utils import get_last_checkpoint
 
-    from prmkit.train.prm_metrics import probabilities_for_metrics, trainer_metrics
+    from prmkit.train.prm_metrics import held_out_metrics, probabilities_for_metrics
     from prmkit.train.prm_progress import RichProgress
 
     set_seed(cfg.seed)
@@ -261,9 +261,9 @@ def train_prm(
     train_set = build_dataset(
         examples, tokenizer, fmt, cfg.labels, cfg.objective, cfg.hard_threshold, cfg.drop_after_error
     )
-    # Held-out data is always scored against hard step truth: that is what step F1 measures.
+    # Held-out data is scored against hard step truth on every step, as best-of-N reads a solution.
     eval_set = (
-        build_dataset(eval_examples, tokenizer, fmt, "hard", "prm", cfg.hard_threshold)
+        build_dataset(eval_examples, tokenizer, fmt, "hard", "prm", cfg.hard_threshold, drop_after_error=False)
         if eval_examples
         else None
     )
@@ -277,6 +277,7 @@ def train_prm(
         raise ConfigError("device cuda was asked for, but torch sees no CUDA device")
     checkpoints = Path(cfg.output_dir) / "checkpoints"
     has_eval = eval_set is not None and len(eval_set) > 0
+    final = final_correctness(eval_examples) if has_eval else []
     args = TrainingArguments(
         output_dir=str(checkpoints),
         per_device_train_batch_size=cfg.batch_size,
@@ -312,7 +313,12 @@ def train_prm(
         eval_dataset=eval_set if has_eval else None,
         data_collator=step_collator(tokenizer.pad_token_id),
         compute_loss_func=_trainer_loss,
-        compute_metrics=trainer_metrics,
+        compute_metrics=held_out_metrics(
+            [eval_examples[i].problem.id for i in eval_set.sources],
+            [final[i] for i in eval_set.sources],
+        )
+        if has_eval
+        else None,
         preprocess_logits_for_metrics=probabilities_for_metrics,
         processing_class=tokenizer,
         callbacks=[RichProgress()],

@@ -108,10 +108,12 @@ class StepDataset(torch.utils.data.Dataset):
 
     def __init__(self, encoded: Sequence[EncodedSteps], targets: Sequence[list[float]]) -> None:
         self.items = []
-        for enc, target in zip(encoded, targets):
+        self.sources: list[int] = []  # the index, among the inputs, of each kept item
+        for i, (enc, target) in enumerate(zip(encoded, targets)):
             kept = target[: enc.num_steps]
             if any(v != IGNORE for v in kept):
                 self.items.append({"input_ids": enc.input_ids, "step_ends": enc.step_ends, "targets": kept})
+                self.sources.append(i)
         self.dropped = len(encoded) - len(self.items)
 
     def __len__(self) -> int:

@@ -4,12 +4,17 @@ A step is flagged as erroneous when its P(correct) is below ``threshold`` (0.5 b
 0/1 label per step (soft truth is read as correct when above 0.5). Training reports these on the
 held-out set as ``eval_step_f1``, ``eval_step_auroc``, ... ``step_auroc`` needs no threshold: the
 chance that a random wrong step scores below a random correct one (0.5 for a model that knows nothing).
+
+``ranking_auroc`` is what best-of-N needs: among the solutions of one problem, the chance that a
+right-answer solution outscores a wrong one (its score: its least likely step), averaged over the
+problems that have both. Training reports it as ``eval_ranking_auroc``; step AUROC can be high while
+it sits at chance, because telling hard problems from easy ones is not ranking one problem's candidates.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -61,6 +66,20 @@ def step_auroc(scores: Sequence[float], wrong: Sequence[bool]) -> float:
     return float((ranks[correct].sum() - n_correct * (n_correct + 1) / 2) / (n_correct * n_wrong))
 
 
+def ranking_auroc(problem_ids: Sequence[str], correct: Sequence[bool], scores: Sequence[float]) -> float:
+    """Mean over problems with right and wrong solutions of P(a right one outscores a wrong one), ties
+    counting half; NaN scores rank lowest. NaN when no problem has both."""
+    groups: dict[str, tuple[list[float], list[float]]] = {}
+    for pid, ok, score in zip(problem_ids, correct, scores, strict=True):
+        groups.setdefault(pid, ([], []))[0 if ok else 1].append(-math.inf if math.isnan(score) else score)
+    values = []
+    for right, wrong in groups.values():
+        if right and wrong:
+            diff = np.asarray(right)[:, None] - np.asarray(wrong)[None, :]
+            values.append(float((diff > 0).mean() + 0.5 * (diff == 0).mean()))
+    return float(np.mean(values)) if values else math.nan
+
+
 def solution_step_metrics(
     scores: Sequence[Sequence[float]], truth: Sequence[Sequence[float]], threshold: float = 0.5
 ) -> dict[str, float]:
@@ -75,8 +94,18 @@ def probabilities_for_metrics(logits: Any, labels: Any) -> torch.Tensor:
     return logits.float().softmax(-1)[..., 1]
 
 
-def trainer_metrics(eval_pred: Any) -> dict[str, float]:
-    """Trainer hook: held-out step metrics at every labelled position."""
-    probs, labels = np.asarray(eval_pred.predictions), np.asarray(eval_pred.label_ids)
-    mask = labels != -100
-    return step_metrics(probs[mask].tolist(), labels[mask].tolist())
+def held_out_metrics(
+    problem_ids: Sequence[str], correct: Sequence[bool]
+) -> Callable[[Any], dict[str, float]]:
+    """Trainer hook: step metrics at every labelled position, and the within-problem ranking AUROC of
+    the held-out solutions (in dataset order: ``problem_ids`` and final-answer ``correct`` per row)."""
+
+    def compute(eval_pred: Any) -> dict[str, float]:
+        probs, labels = np.asarray(eval_pred.predictions), np.asarray(eval_pred.label_ids)
+        mask = labels != -100
+        metrics = step_metrics(probs[mask].tolist(), labels[mask].tolist())
+        least = [float(row[keep].min()) if keep.any() else math.nan for row, keep in zip(probs, mask)]
+        metrics["ranking_auroc"] = ranking_auroc(problem_ids, correct, least)
+        return metrics
+
+    return compute
