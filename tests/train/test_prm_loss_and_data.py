@@ -196,3 +196,33 @@ def test_ranking_auroc_compares_solutions_of_one_problem_only():
     # A verifier that only knows which problem is hard has step-level skill but ranks at chance.
     assert ranking_auroc(["a", "a", "b", "b"], [True, False, True, False], [0.9, 0.9, 0.1, 0.1]) == 0.5
     assert math.isnan(ranking_auroc(["a"], [True], [0.5]))
+
+
+def test_label_kinds_on_hand_worked_rollout_counts():
+    """Two solutions of one problem, 8 rollouts per prefix: one right (3 of 8, then 6 of 8, then its
+    right answer), one wrong (5 of 8, then 0 of 8, then its wrong answer). The policy's pass rate on the
+    problem, V_-1, is 1/2."""
+    from prmkit.train.label_kinds import kind_targets, root_values
+
+    right = _example("p", ["a", "b", "c"], first_error=-1, hard=[1, 1, 1], soft=[3 / 8, 6 / 8, 1.0],
+                     source="mc", metadata={"final_answer_correct": True})  # fmt: skip
+    wrong = _example("p", ["a", "d", "e"], first_error=1, hard=[1, 0, 0], soft=[5 / 8, 0.0, 0.0],
+                     source="mc", metadata={"final_answer_correct": False})  # fmt: skip
+    wrong = wrong.model_copy(update={"solution": wrong.solution.model_copy(update={"id": "p/s2"})})
+    wrong = wrong.model_copy(update={"labels": wrong.labels.model_copy(update={"solution_id": "p/s2"})})
+    roots = root_values([right, wrong], [True, False])
+    assert roots == {"p": 0.5}
+    # advantage A_k = V_k - V_(k-1): right 3/8-1/2, 6/8-3/8, 1-6/8; wrong 5/8-1/2, 0-5/8, 0-0
+    assert kind_targets(right, 0.5, "advantage", "soft") == pytest.approx([(1 - 1 / 8) / 2, (1 + 3 / 8) / 2, (1 + 2 / 8) / 2])
+    assert kind_targets(wrong, 0.5, "advantage", "soft") == pytest.approx([(1 + 1 / 8) / 2, (1 - 5 / 8) / 2, 0.5])
+    assert kind_targets(right, 0.5, "advantage", "hard") == [0.0, 1.0, 1.0]  # the first step lost ground
+    # relative progress R_k = V_k / V_(k-1): right 3/4, 2, 4/3; wrong 5/4, 0, (V_(k-1) = 0) 1
+    assert kind_targets(right, 0.5, "progress", "hard") == [0.0, 1.0, 1.0]  # 0.75 < 0.8
+    assert kind_targets(right, 0.5, "progress", "hard", tau=0.7) == [1.0, 1.0, 1.0]
+    assert kind_targets(wrong, 0.5, "progress", "soft") == pytest.approx([1.0, 0.0, 1.0])
+    tok = tiny.byte_level_tokenizer()
+    data = build_dataset([right, wrong], tok, PRMTrainConfig().step_format, "hard", kind="progress")
+    assert [x["targets"] for x in data] == [[0.0, 1.0, 1.0], [1.0, 0.0]]  # the wrong one cut after its error
+    no_soft = _example("q", ["a"], first_error=-1, hard=[1], source="judge")
+    with pytest.raises(DataError, match="no soft labels"):
+        build_dataset([no_soft], tok, PRMTrainConfig().step_format, kind="advantage")

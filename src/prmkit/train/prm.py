@@ -29,6 +29,7 @@ from prmkit.data.records import LabeledSolution
 from prmkit.errors import ConfigError, PrmkitError
 from prmkit.score.contract import PRMContract
 from prmkit.score.prm import quiet_transformers
+from prmkit.train.label_kinds import LabelKind
 from prmkit.train.prm_card import write_model_card
 from prmkit.train.prm_data import IGNORE, build_dataset, final_correctness, split_by_problem, step_collator
 
@@ -75,6 +76,16 @@ class PRMTrainConfig:
             "help": "derive hard labels from soft ones: correct iff soft > threshold (0 is HE, Lessons' choice); "
             "unset: the stored hard labels"
         },
+    )
+    label_kind: LabelKind = field(
+        default="value",
+        metadata={
+            "help": "value: the MC labels themselves; advantage: V_k - V_(k-1); progress: V_k / V_(k-1) "
+            "(computed from the stored MC values, see prmkit.train.label_kinds)"
+        },
+    )
+    progress_threshold: float = field(
+        default=0.8, metadata={"help": "label kind progress, hard labels: a step is good iff V_k / V_(k-1) >= this"}
     )
     drop_after_error: bool = field(
         default=True,
@@ -145,6 +156,8 @@ class PRMTrainConfig:
             raise ValueError(f"eval_fraction must lie in [0, 1), got {self.eval_fraction}")
         if self.batch_size < 1 or self.grad_accum < 1:
             raise ValueError("batch_size and grad_accum must be at least 1")
+        if self.objective == "orm" and self.label_kind != "value":
+            raise ValueError("an ORM learns final-answer correctness; --label-kind applies to PRMs")
         if self.hard_threshold is not None and not 0.0 <= self.hard_threshold < 1.0:
             raise ValueError(f"hard_threshold must lie in [0, 1), got {self.hard_threshold}")
 
@@ -259,8 +272,9 @@ def train_prm(
     model, tokenizer = load_backbone(cfg)
     fmt = cfg.step_format
     train_set = build_dataset(
-        examples, tokenizer, fmt, cfg.labels, cfg.objective, cfg.hard_threshold, cfg.drop_after_error
-    )
+        examples, tokenizer, fmt, cfg.labels, cfg.objective, cfg.hard_threshold, cfg.drop_after_error,
+        cfg.label_kind, cfg.progress_threshold,
+    )  # fmt: skip
     # Held-out data is scored against hard step truth on every step, as best-of-N reads a solution.
     eval_set = (
         build_dataset(eval_examples, tokenizer, fmt, "hard", "prm", cfg.hard_threshold, drop_after_error=False)

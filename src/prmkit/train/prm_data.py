@@ -10,6 +10,9 @@ Targets per step, by training mode:
 - ``orm``: only the last step carries a target, the final answer's correctness; the other steps are
   ignored (-100).
 
+With a ``kind`` other than ``value`` the PRM targets are the progress each step made, computed from
+the MC values (``prmkit.train.label_kinds``).
+
 With ``drop_after_error`` (the default) the steps after the first wrong one are removed, as Lessons did
 ("we eliminated all steps subsequent to those labeled as incorrect"); Math-Shepherd's release trained
 on every step's own label, which ``drop_after_error=False`` reproduces.
@@ -26,6 +29,7 @@ import torch
 from prmkit.data.encoding import EncodedSteps, StepFormat, collate, encode_steps
 from prmkit.data.records import LabeledSolution, StepLabels
 from prmkit.errors import DataError
+from prmkit.train.label_kinds import LabelKind, kind_targets, root_values
 
 IGNORE = -100.0
 
@@ -131,13 +135,20 @@ def build_dataset(
     objective: str = "prm",
     threshold: float | None = None,
     drop_after_error: bool = True,
+    kind: LabelKind = "value",
+    progress_threshold: float = 0.8,
 ) -> StepDataset:
     """Encode labelled solutions with the step contract and attach their targets."""
-    correct = final_correctness(examples) if objective == "orm" else [None] * len(examples)
+    value_targets = objective == "prm" and kind == "value"
+    correct = [None] * len(examples) if value_targets else final_correctness(examples)
+    roots = {} if value_targets else root_values(examples, correct)
     encoded, targets = [], []
     for example, ok in zip(examples, correct):
         steps = list(example.solution.steps)
-        target = step_targets(example, labels, objective, threshold, ok)
+        if objective == "prm" and kind != "value":
+            target = kind_targets(example, roots[example.problem.id], kind, labels, progress_threshold)
+        else:
+            target = step_targets(example, labels, objective, threshold, ok)
         if drop_after_error and example.labels is not None and objective == "prm":
             steps, target = drop_after_first_error(steps, target, hard_targets(example.labels, threshold))
         encoded.append(encode_steps(tokenizer, example.problem.question, steps, fmt))
