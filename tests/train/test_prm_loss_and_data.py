@@ -226,3 +226,12 @@ def test_label_kinds_on_hand_worked_rollout_counts():
     no_soft = _example("q", ["a"], first_error=-1, hard=[1], source="judge")
     with pytest.raises(DataError, match="no soft labels"):
         build_dataset([no_soft], tok, PRMTrainConfig().step_format, kind="advantage")
+
+
+def test_mse_loss_fits_the_probability_itself():
+    logits = torch.tensor([[[0.0, 2.0], [1.0, -1.0]]])
+    labels = torch.tensor([[0.75, 0.25]])
+    p = logits.softmax(-1)[0, :, 1]
+    expected = ((p - labels[0]) ** 2).mean()
+    assert step_loss(logits, labels, kind="mse").item() == pytest.approx(expected.item(), rel=1e-6)
+    assert step_loss(logits, labels, kind="mse").item() != pytest.approx(step_loss(logits, labels).item())

@@ -5,7 +5,8 @@ One loss covers both label kinds: the cross-entropy between the head's softmax a
 distribution ``[1 - y, y]``. For hard labels (y in {0, 1}) that is the usual cross-entropy; for soft
 labels it equals binary cross-entropy of ``sigmoid(logit_1 - logit_0)`` against the MC probability y.
 So a soft-trained PRM loads and scores exactly like a hard-trained one: P(correct) =
-``softmax(logits, -1)[..., 1]``.
+``softmax(logits, -1)[..., 1]``. ``loss: mse`` instead fits that probability to y by squared error,
+as Lessons trained its soft-label PRMs (with a scalar head there; the same two-logit head here).
 
 The output folder is a standard Hugging Face model (``AutoModelForTokenClassification``), with the
 tokenizer, ``prmkit_prm.json`` (the step contract), a model card (README.md), the resolved config,
@@ -15,7 +16,7 @@ the final metrics, and ``checkpoints/`` for resuming.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -86,6 +87,10 @@ class PRMTrainConfig:
     )
     progress_threshold: float = field(
         default=0.8, metadata={"help": "label kind progress, hard labels: a step is good iff V_k / V_(k-1) >= this"}
+    )
+    loss: Literal["cross-entropy", "mse"] = field(
+        default="cross-entropy",
+        metadata={"help": "cross-entropy against [1 - y, y], or mse of P(correct) against y (Lessons' soft labels)"},
     )
     drop_after_error: bool = field(
         default=True,
@@ -173,8 +178,11 @@ class ORMTrainConfig(PRMTrainConfig):
     output_dir: str = field(default="runs/orm", metadata={"help": "where the trained ORM is written"})
 
 
-def step_loss(logits: torch.Tensor, labels: torch.Tensor, num_items_in_batch: Any = None) -> torch.Tensor:
-    """Cross-entropy against ``[1 - y, y]`` at labelled positions (see the module docstring).
+def step_loss(
+    logits: torch.Tensor, labels: torch.Tensor, num_items_in_batch: Any = None, kind: str = "cross-entropy"
+) -> torch.Tensor:
+    """Cross-entropy against ``[1 - y, y]`` (or the squared error of P(correct) against y, ``kind
+    mse``) at labelled positions (see the module docstring).
 
     Summed and divided by ``num_items_in_batch`` (labelled steps in the whole accumulated batch) when
     the Trainer gives it, else averaged over this batch's labelled steps.
@@ -182,13 +190,21 @@ def step_loss(logits: torch.Tensor, labels: torch.Tensor, num_items_in_batch: An
     mask = labels != IGNORE
     target = labels[mask].float()
     log_p = F.log_softmax(logits[mask].float(), dim=-1)
-    loss = -(target * log_p[:, 1] + (1.0 - target) * log_p[:, 0]).sum()
+    if kind == "mse":
+        loss = ((log_p[:, 1].exp() - target) ** 2).sum()
+    else:
+        loss = -(target * log_p[:, 1] + (1.0 - target) * log_p[:, 0]).sum()
     denom = num_items_in_batch if num_items_in_batch is not None else mask.sum().clamp(min=1)
     return loss / denom
 
 
-def _trainer_loss(outputs: Any, labels: torch.Tensor, num_items_in_batch: Any = None) -> torch.Tensor:
-    return step_loss(outputs["logits"], labels.to(outputs["logits"].device), num_items_in_batch)
+def trainer_loss(kind: str) -> Callable[..., torch.Tensor]:
+    """The Trainer's ``compute_loss_func`` for one loss kind."""
+
+    def compute(outputs: Any, labels: torch.Tensor, num_items_in_batch: Any = None) -> torch.Tensor:
+        return step_loss(outputs["logits"], labels.to(outputs["logits"].device), num_items_in_batch, kind)
+
+    return compute
 
 
 def _precision_flags(cfg: PRMTrainConfig, use_cuda: bool) -> dict[str, bool]:
@@ -326,7 +342,7 @@ def train_prm(
         train_dataset=train_set,
         eval_dataset=eval_set if has_eval else None,
         data_collator=step_collator(tokenizer.pad_token_id),
-        compute_loss_func=_trainer_loss,
+        compute_loss_func=trainer_loss(cfg.loss),
         compute_metrics=held_out_metrics(
             [eval_examples[i].problem.id for i in eval_set.sources],
             [final[i] for i in eval_set.sources],
