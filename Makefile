@@ -62,7 +62,9 @@ test-all: $(VENV)/.extras-$(TEST_EXTRAS) chromium
 test-latest: chromium
 	rm -rf $(LATEST)
 	$(call venv,$(LATEST))
-	$(LATEST)/bin/python -m pip install -q --upgrade --upgrade-strategy eager -e ".[$(TEST_EXTRAS)]"
+	echo "$(TORCH)" > $(LATEST)/torch.txt
+	$(LATEST)/bin/python -m pip install -q --upgrade --upgrade-strategy eager --constraint $(LATEST)/torch.txt \
+		-e ".[$(TEST_EXTRAS)]"
 	$(LATEST)/bin/python -m pip freeze --all --exclude-editable > $(LATEST)/versions.txt
 	@echo "== newest versions (also in $(LATEST)/versions.txt):" && cat $(LATEST)/versions.txt
 	$(LATEST)/bin/python -m pytest $(ARGS)
