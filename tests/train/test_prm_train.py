@@ -237,3 +237,39 @@ def test_zero_steps_saves_and_evaluates_the_untrained_baseline(backbone, tmp_pat
     ) as b:
         assert set(a.keys()) == set(b.keys())
         assert all(torch.equal(a.get_tensor(k), b.get_tensor(k)) for k in a.keys())  # noqa: SIM118
+
+
+def sibling_data(n: int, seed: str) -> list[LabeledSolution]:
+    """Per problem two solutions that agree up to step k and part there: an addition (MC value 0.9)
+    against a subtraction (0.1), the rule the tiny backbone can learn."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        question, steps = tiny.sample_problem(rng, num_steps=3)
+        k = rng.randrange(3)
+        good, bad = f"Step {k + 1}: {i} + 7 = {i + 7}", f"Step {k + 1}: {i} - 7 = {i - 7}"
+        for tag, step, value in (("good", good, 0.9), ("bad", bad, 0.1)):
+            sid, pid = f"{seed}-{i}/{tag}", f"{seed}-{i}"
+            labels = StepLabels(solution_id=sid, num_steps=k + 1, first_error=-1, hard=[1] * (k + 1),
+                                soft=[0.95] * k + [value], source="mc")  # fmt: skip
+            out.append(LabeledSolution(
+                problem=Problem(id=pid, question=question, answer="0"),
+                solution=Solution(id=sid, problem_id=pid, steps=[*steps[:k], step]),
+                labels=labels,
+            ))  # fmt: skip
+    return out
+
+
+def test_the_sibling_ranking_loss_alone_learns_to_rank_siblings(backbone, tmp_path):
+    test = sibling_data(40, "test")
+
+    def ranked(prm_dir) -> float:
+        scores = load_prm(prm_dir).score([e.problem for e in test], [e.solution for e in test])
+        return sum(good[-1] > bad[-1] for good, bad in zip(scores[::2], scores[1::2])) / (len(test) // 2)
+
+    untrained = ranked(init_prm(_cfg(backbone, tmp_path, "untrained")).output_dir)
+    cfg = _cfg(backbone, tmp_path, "pairs", loss="none", pairwise_weight=1.0, max_steps=60, eval_fraction=0.0)
+    result = train_prm(sibling_data(300, "train"), cfg)
+    assert ranked(result.output_dir) > max(0.9, untrained)
+    with pytest.raises(ValueError, match="pairwise_weight"):
+        _cfg(backbone, tmp_path, "x", loss="none")

@@ -86,11 +86,22 @@ class PRMTrainConfig:
         },
     )
     progress_threshold: float = field(
-        default=0.8, metadata={"help": "label kind progress, hard labels: a step is good iff V_k / V_(k-1) >= this"}
+        default=0.8,
+        metadata={"help": "label kind progress, hard labels: a step is good iff V_k / V_(k-1) >= this"},
     )
-    loss: Literal["cross-entropy", "mse"] = field(
+    loss: Literal["cross-entropy", "mse", "none"] = field(
         default="cross-entropy",
-        metadata={"help": "cross-entropy against [1 - y, y], or mse of P(correct) against y (Lessons' soft labels)"},
+        metadata={
+            "help": "per-step loss: cross-entropy against [1 - y, y], mse of P(correct) against y (Lessons' "
+            "soft labels), or none (the sibling-ranking loss alone)"
+        },
+    )
+    pairwise_weight: float = field(
+        default=0.0,
+        metadata={
+            "help": "weight of the sibling-ranking loss: steps that continue the same prefix, ranked by their "
+            "MC values (0: off; see prmkit.train.pairs)"
+        },
     )
     drop_after_error: bool = field(
         default=True,
@@ -163,6 +174,8 @@ class PRMTrainConfig:
             raise ValueError("batch_size and grad_accum must be at least 1")
         if self.objective == "orm" and self.label_kind != "value":
             raise ValueError("an ORM learns final-answer correctness; --label-kind applies to PRMs")
+        if self.pairwise_weight < 0 or (self.loss == "none" and self.pairwise_weight == 0):
+            raise ValueError("pairwise_weight must be >= 0, and > 0 when loss is none")
         if self.hard_threshold is not None and not 0.0 <= self.hard_threshold < 1.0:
             raise ValueError(f"hard_threshold must lie in [0, 1), got {self.hard_threshold}")
 
@@ -188,6 +201,8 @@ def step_loss(
     the Trainer gives it, else averaged over this batch's labelled steps.
     """
     mask = labels != IGNORE
+    if kind == "none":
+        return logits.sum() * 0.0
     target = labels[mask].float()
     log_p = F.log_softmax(logits[mask].float(), dim=-1)
     if kind == "mse":
@@ -276,24 +291,28 @@ def train_prm(
     eval_examples: Sequence[LabeledSolution] | None = None,
 ) -> TrainResult:
     """Train a PRM (or ORM, per ``cfg.objective``) and save it to ``cfg.output_dir``."""
-    from transformers import PrinterCallback, Trainer, TrainingArguments, set_seed
+    from transformers import PrinterCallback, TrainingArguments, set_seed
     from transformers.trainer_utils import get_last_checkpoint
 
     from prmkit.train.prm_metrics import held_out_metrics, probabilities_for_metrics
     from prmkit.train.prm_progress import RichProgress
+    from prmkit.train.prm_trainer import PRMTrainer
 
     set_seed(cfg.seed)
     if eval_examples is None:
         examples, eval_examples = split_by_problem(examples, cfg.eval_fraction, cfg.seed)
     model, tokenizer = load_backbone(cfg)
     fmt = cfg.step_format
+    pairwise = cfg.pairwise_weight > 0
     train_set = build_dataset(
         examples, tokenizer, fmt, cfg.labels, cfg.objective, cfg.hard_threshold, cfg.drop_after_error,
-        cfg.label_kind, cfg.progress_threshold,
+        cfg.label_kind, cfg.progress_threshold, siblings=pairwise,
     )  # fmt: skip
     # Held-out data is scored against hard step truth on every step, as best-of-N reads a solution.
     eval_set = (
-        build_dataset(eval_examples, tokenizer, fmt, "hard", "prm", cfg.hard_threshold, drop_after_error=False)
+        build_dataset(
+            eval_examples, tokenizer, fmt, "hard", "prm", cfg.hard_threshold, drop_after_error=False
+        )
         if eval_examples
         else None
     )
@@ -336,7 +355,9 @@ def train_prm(
         report_to=[],
         **_precision_flags(cfg, use_cuda),
     )
-    trainer = Trainer(
+    trainer = PRMTrainer(
+        [examples[i].problem.id for i in train_set.sources] if pairwise else None,
+        cfg.pairwise_weight,
         model=model,
         args=args,
         train_dataset=train_set,

@@ -30,6 +30,7 @@ from prmkit.data.encoding import EncodedSteps, StepFormat, collate, encode_steps
 from prmkit.data.records import LabeledSolution, StepLabels
 from prmkit.errors import DataError
 from prmkit.train.label_kinds import LabelKind, kind_targets, root_values
+from prmkit.train.pairs import prefix_keys, sibling_pairs
 
 IGNORE = -100.0
 
@@ -110,13 +111,26 @@ class StepDataset(torch.utils.data.Dataset):
     Solutions with no labelled step left after ``max_length`` truncation are dropped (``dropped``).
     """
 
-    def __init__(self, encoded: Sequence[EncodedSteps], targets: Sequence[list[float]]) -> None:
+    def __init__(
+        self,
+        encoded: Sequence[EncodedSteps],
+        targets: Sequence[list[float]],
+        siblings: Sequence[dict[str, Any]] | None = None,
+    ) -> None:
         self.items = []
         self.sources: list[int] = []  # the index, among the inputs, of each kept item
         for i, (enc, target) in enumerate(zip(encoded, targets)):
             kept = target[: enc.num_steps]
             if any(v != IGNORE for v in kept):
-                self.items.append({"input_ids": enc.input_ids, "step_ends": enc.step_ends, "targets": kept})
+                item = {"input_ids": enc.input_ids, "step_ends": enc.step_ends, "targets": kept}
+                if siblings is not None:  # what the collator needs to find sibling pairs
+                    extra = siblings[i]
+                    item.update(
+                        problem=extra["problem"],
+                        keys=extra["keys"][: len(kept)],
+                        values=extra["values"][: len(kept)],
+                    )
+                self.items.append(item)
                 self.sources.append(i)
         self.dropped = len(encoded) - len(self.items)
 
@@ -137,8 +151,10 @@ def build_dataset(
     drop_after_error: bool = True,
     kind: LabelKind = "value",
     progress_threshold: float = 0.8,
+    siblings: bool = False,
 ) -> StepDataset:
-    """Encode labelled solutions with the step contract and attach their targets."""
+    """Encode labelled solutions with the step contract and attach their targets (and, with
+    ``siblings``, what the collator needs to pair sibling steps: ``prmkit.train.pairs``)."""
     value_targets = objective == "prm" and kind == "value"
     correct = [None] * len(examples) if value_targets else final_correctness(examples)
     roots = {} if value_targets else root_values(examples, correct)
@@ -153,19 +169,40 @@ def build_dataset(
             steps, target = drop_after_first_error(steps, target, hard_targets(example.labels, threshold))
         encoded.append(encode_steps(tokenizer, example.problem.question, steps, fmt))
         targets.append(target)
-    return StepDataset(encoded, targets)
+    return StepDataset(encoded, targets, [sibling_info(e) for e in examples] if siblings else None)
 
 
-def step_collator(pad_token_id: int) -> Callable[[list[dict[str, list]]], dict[str, torch.Tensor]]:
-    """Right-pad a batch and place each step's target at its step end (IGNORE elsewhere)."""
+def sibling_info(example: LabeledSolution) -> dict[str, Any]:
+    """The problem, prefix keys and MC values (soft labels, else hard ones) of a solution's steps."""
+    labels = example.labels
+    values = labels.soft if labels is not None and labels.soft is not None else None
+    if values is None:
+        values = hard_targets(labels) if labels is not None else []
+    return {
+        "problem": example.problem.id,
+        "keys": prefix_keys(example.solution.steps),
+        "values": list(values),
+    }
 
-    def collate_fn(batch: list[dict[str, list]]) -> dict[str, torch.Tensor]:
+
+def step_collator(pad_token_id: int) -> Callable[[list[dict[str, Any]]], dict[str, torch.Tensor]]:
+    """Right-pad a batch and place each step's target at its step end (IGNORE elsewhere); items with
+    sibling information also give ``pairs``: (better row, its step end, worse row, its step end)."""
+
+    def collate_fn(batch: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
         encoded = [EncodedSteps(x["input_ids"], x["step_ends"], len(x["step_ends"])) for x in batch]
         out = collate(
             encoded, pad_token_id, step_labels=[x["targets"] for x in batch], ignore_index=int(IGNORE)
         )
         assert out.labels is not None
-        return {"input_ids": out.input_ids, "attention_mask": out.attention_mask, "labels": out.labels}
+        inputs = {"input_ids": out.input_ids, "attention_mask": out.attention_mask, "labels": out.labels}
+        if batch and "keys" in batch[0]:
+            pairs = [
+                (a, batch[a]["step_ends"][ka], b, batch[b]["step_ends"][kb])
+                for a, ka, b, kb in sibling_pairs(batch)
+            ]
+            inputs["pairs"] = torch.tensor(pairs, dtype=torch.long).reshape(-1, 4)
+        return inputs
 
     return collate_fn
 
