@@ -273,3 +273,31 @@ def test_the_sibling_ranking_loss_alone_learns_to_rank_siblings(backbone, tmp_pa
     assert ranked(result.output_dir) > max(0.9, untrained)
     with pytest.raises(ValueError, match="pairwise_weight"):
         _cfg(backbone, tmp_path, "x", loss="none")
+
+
+def test_the_auxiliary_lm_loss_is_the_backbone_s_own_next_token_loss(backbone, tmp_path):
+    from transformers import TrainingArguments
+
+    from prmkit.train.prm import load_backbone, output_embeddings, trainer_loss
+    from prmkit.train.prm_data import build_dataset, step_collator
+    from prmkit.train.prm_trainer import PRMTrainer
+
+    cfg = _cfg(backbone, tmp_path, "aux", lm_weight=1.0)
+    model, tokenizer = load_backbone(cfg)
+    data = build_dataset(rule_data(3, "aux"), tokenizer, cfg.step_format)
+    batch = step_collator(tokenizer.pad_token_id)([data[i] for i in range(3)])
+    args = TrainingArguments(output_dir=str(tmp_path / "args"), use_cpu=True, report_to=[])
+
+    def trainer(lm_weight: float) -> PRMTrainer:
+        return PRMTrainer(None, 0.0, output_embeddings(model, backbone), lm_weight, model=model, args=args,
+                          compute_loss_func=trainer_loss("cross-entropy"))  # fmt: skip
+
+    model.train()
+    with torch.no_grad():
+        plain = trainer(0.0).compute_loss(model, dict(batch)).item()
+        aux = trainer(1.0)
+        total = aux.compute_loss(model, dict(batch)).item()
+        lm = LlamaForCausalLM.from_pretrained(backbone)
+        labels = batch["input_ids"].masked_fill(batch["attention_mask"] == 0, -100)
+        direct = lm(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=labels).loss.item()
+    assert total - plain == pytest.approx(direct, rel=1e-4)  # the added term is the causal LM's own loss

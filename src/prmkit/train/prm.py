@@ -96,6 +96,13 @@ class PRMTrainConfig:
             "soft labels), or none (the sibling-ranking loss alone)"
         },
     )
+    lm_weight: float = field(
+        default=0.0,
+        metadata={
+            "help": "weight of an auxiliary language-model loss on the solutions' tokens through the backbone's "
+            "own output embeddings, so that it keeps what it knows (0: off)"
+        },
+    )
     pairwise_weight: float = field(
         default=0.0,
         metadata={
@@ -174,8 +181,10 @@ class PRMTrainConfig:
             raise ValueError("batch_size and grad_accum must be at least 1")
         if self.objective == "orm" and self.label_kind != "value":
             raise ValueError("an ORM learns final-answer correctness; --label-kind applies to PRMs")
-        if self.pairwise_weight < 0 or (self.loss == "none" and self.pairwise_weight == 0):
-            raise ValueError("pairwise_weight must be >= 0, and > 0 when loss is none")
+        if self.pairwise_weight < 0 or self.lm_weight < 0:
+            raise ValueError("pairwise_weight and lm_weight must be >= 0")
+        if self.loss == "none" and self.pairwise_weight == 0:
+            raise ValueError("loss none trains on sibling pairs alone: set pairwise_weight > 0")
         if self.hard_threshold is not None and not 0.0 <= self.hard_threshold < 1.0:
             raise ValueError(f"hard_threshold must lie in [0, 1), got {self.hard_threshold}")
 
@@ -259,6 +268,18 @@ def load_backbone(cfg: PRMTrainConfig) -> tuple[Any, Any]:
         tokenizer.pad_token = tokenizer.eos_token
     model.config.pad_token_id = tokenizer.pad_token_id
     return as_plain_weights(model), tokenizer
+
+
+def output_embeddings(model: Any, backbone: str) -> torch.Tensor:
+    """The backbone's LM output matrix (vocab, hidden): the input embeddings when tied (trained with
+    the rest), else the causal LM's ``lm_head.weight`` read from the folder (kept fixed)."""
+    if getattr(model.config, "tie_word_embeddings", False):
+        return model.get_input_embeddings().weight
+    from prmkit.generation.base import resolve_model_path
+    from prmkit.score.prm import read_tensors
+
+    folder, _ = resolve_model_path(backbone, None)
+    return read_tensors(Path(folder), "lm_head.")["weight"].float()
 
 
 def _with_lora(model: Any, cfg: PRMTrainConfig) -> Any:
@@ -358,6 +379,8 @@ def train_prm(
     trainer = PRMTrainer(
         [examples[i].problem.id for i in train_set.sources] if pairwise else None,
         cfg.pairwise_weight,
+        output_embeddings(model, cfg.model) if cfg.lm_weight > 0 else None,
+        cfg.lm_weight,
         model=model,
         args=args,
         train_dataset=train_set,
