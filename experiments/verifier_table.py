@@ -1,0 +1,184 @@
+"""Which PRM recipe verifies: label kinds x losses x backbones at equal annotation compute, over seeds.
+
+For each world (``default``; ``harder``: up to 4 operations) and seed:
+
+1. ``prmkit quickstart --seed S --rl-steps 0`` gives the policy, its Monte Carlo labelled solutions
+   (``annotate/mc.jsonl``: the one training file of every recipe, so annotation compute is equal) and
+   200 held-out problems, split in two: the *selection* half picks the recipe, the *report* half is
+   what the table reports, so no reported number chose the recipe.
+2. A stronger backbone, the *world model*: the same world learned for longer with no injected
+   mistakes (``prmkit train policy --mistake-rate 0``).
+3. For every backbone x recipe: ``train_prm`` on the MC file, then the best-of-N harness (N up to 16)
+   on each half, with the backbone's own step likelihood as the baseline verifier.
+
+Every step skips what a finished earlier run left (each folder's ``metrics.json``), so an interrupted
+run resumes. ``--table-only`` prints the table from what exists.
+
+    OMP_NUM_THREADS=1 python experiments/verifier_table.py --out runs/verifier_table --seeds 0 1 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+PRMKIT = [sys.executable, "-m", "prmkit.cli.main"]
+WORLDS = {"default": [], "harder": ["--policy.world.max-ops", "4"]}
+RECIPES: dict[str, dict[str, Any]] = {
+    "value, hard, CE (Math-Shepherd / Lessons)": {"labels": "hard"},
+    "value, soft, MSE (Lessons' soft labels)": {"labels": "soft", "loss": "mse"},
+    "progress, soft": {"labels": "soft", "label_kind": "progress"},
+    "progress, soft + sibling pairs": {"labels": "soft", "label_kind": "progress", "pairwise_weight": 1.0},
+    "value, hard + LM loss": {"labels": "hard", "lm_weight": 1.0},
+    "progress, soft + pairs + LM loss": {
+        "labels": "soft", "label_kind": "progress", "pairwise_weight": 1.0, "lm_weight": 1.0,
+    },
+}  # fmt: skip
+SPLITS = ("select", "report")
+
+
+def slug(name: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")
+
+
+def run(cmd: list[str], log: Path) -> None:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("a") as fh:
+        fh.write("$ " + " ".join(cmd) + "\n")
+        fh.flush()
+        subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, check=True)
+
+
+def prepare(a: argparse.Namespace, world: str, seed: int) -> Path:
+    """The quickstart run (policy, MC labels, held-out problems), the world model and the two halves."""
+    base = Path(a.out) / world / f"seed{seed}"
+    if not (base / "quickstart" / "COMPLETE").exists():
+        run([*PRMKIT, "quickstart", "--run-dir", str(base / "quickstart"), "--seed", str(seed), "--rl-steps", "0",
+             *WORLDS[world], *a.quickstart_args.split()], base / "log.txt")  # fmt: skip
+    if not (base / "world-model" / "model.safetensors").exists():
+        run([*PRMKIT, "train", "policy", "--output", str(base / "world-model"), "--seed", str(seed),
+             "--steps", str(a.world_model_steps), "--warmup-steps", str(min(30, a.world_model_steps // 10)), "--mistake-rate", "0",
+             *[w.replace("--policy.", "--") for w in WORLDS[world]]], base / "log.txt")  # fmt: skip
+    lines = (base / "quickstart" / "problems" / "eval.jsonl").read_text().splitlines()
+    half = len(lines) // 2
+    for split, part in zip(SPLITS, (lines[:half], lines[half:])):
+        (base / f"{split}.jsonl").write_text("\n".join(part) + "\n")
+    return base
+
+
+def evaluate(base: Path, backbone: Path, recipe: str, prm: Path) -> None:
+    """The BoN harness on both halves (skipped where done), sampled as the quickstart sampled, with the
+    backbone's own step likelihood as the baseline verifier."""
+    import yaml
+
+    from prmkit.evaluate.bon import BonEvalConfig, run_bon_eval
+    from prmkit.generation.base import GenerationConfig
+
+    sampling = yaml.safe_load((base / "quickstart" / "bon" / "config.yaml").read_text())
+    policy = base / "quickstart" / "policy"
+    for split in SPLITS:
+        out = base / backbone.name / slug(recipe) / split
+        if (out / "bon" / "metrics.json").exists():
+            continue
+        run_bon_eval(BonEvalConfig(
+            run_dir=str(out), problems=str(base / f"{split}.jsonl"), limit=None,
+            generation=GenerationConfig(model=str(policy), device="cpu"), n_max=sampling["n_max"],
+            temperature=sampling["temperature"], max_new_tokens=sampling["max_new_tokens"], prm=str(prm),
+            likelihood=str(backbone), sample_seed=0,
+        ))  # fmt: skip
+
+
+def train(base: Path, backbone: Path, recipe: str) -> Path:
+    from prmkit.annotate.io import read_labeled
+    from prmkit.train.prm import PRMTrainConfig, train_prm
+
+    folder = base / backbone.name / slug(recipe) / "prm"
+    if not (folder / "prmkit_prm.json").exists():
+        cfg = PRMTrainConfig(model=str(backbone), output_dir=str(folder), max_steps=300, lr=1e-3, batch_size=16,
+                             eval_steps=0, save_steps=1000, seed=0, **RECIPES[recipe])  # fmt: skip
+        train_prm(read_labeled(base / "quickstart" / "annotate" / "mc.jsonl"), cfg)
+    return folder
+
+
+def cell(base: Path, backbone: str, recipe: str | None, split: str) -> dict[str, float] | None:
+    """A run's BoN accuracies at the largest N and its diagnostics; the baseline (``recipe`` None) is
+    read from the first recipe's run, which scored every candidate with the likelihood too."""
+    folder = base / backbone / slug(recipe or next(iter(RECIPES))) / split
+    bon = folder / "bon" / "metrics.json"
+    if not bon.exists():
+        return None
+    methods = json.loads(bon.read_text())["data"]["methods"]
+    out = {name: curve["accuracy"][-1] for name, curve in methods.items()}
+    diagnostics = folder / "diagnostics" / "metrics.json"
+    if diagnostics.exists():
+        out.update(json.loads(diagnostics.read_text())["summary"])
+    return out
+
+
+def table(a: argparse.Namespace) -> str:
+    """Means over seeds (each seed's value in brackets) on the report half; the recipe column that
+    chooses, ranking AUROC on the selection half, comes first."""
+    lines = []
+    for world in a.worlds:
+        bases = [Path(a.out) / world / f"seed{s}" for s in a.seeds]
+        header = ("| backbone | verifier | select: ranking AUROC | report: ranking AUROC | BoN, largest N "
+                  "| weighted vote | majority vote | pass@N |")  # fmt: skip
+        lines += [f"### {world} world, seeds {a.seeds}", "", header, "|---|---|---|---|---|---|---|---|"]
+        for backbone in ("policy", "world-model"):
+            rows = [(None, "likelihood (no training)")] + [(r, r) for r in RECIPES]
+            for recipe, label in rows:
+                sel = [cell(b, backbone, recipe, "select") for b in bases]
+                rep = [cell(b, backbone, recipe, "report") for b in bases]
+                key, bon = (
+                    ("ranking_auroc_likelihood", "likelihood")
+                    if recipe is None
+                    else ("ranking_auroc_min", "prm_min")
+                )
+
+                def fmt(cells: list[dict[str, float] | None], name: str, pct: bool = False) -> str:
+                    values = [c[name] for c in cells if c and c.get(name) is not None]
+                    if not values:
+                        return "-"
+                    scale = 100 if pct else 1
+                    each = ", ".join(f"{scale * v:.{1 if pct else 3}f}" for v in values)
+                    return f"{scale * statistics.mean(values):.{1 if pct else 3}f} [{each}]"
+
+                lines.append(f"| {backbone} | {label} | {fmt(sel, key)} | {fmt(rep, key)} | {fmt(rep, bon, True)} | "
+                             f"{fmt(rep, 'weighted_min', True) if recipe else '-'} | {fmt(rep, 'majority', True)} | "
+                             f"{fmt(rep, 'pass@n', True)} |")  # fmt: skip
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", default="runs/verifier_table")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--worlds", nargs="+", default=list(WORLDS), choices=list(WORLDS))
+    p.add_argument(
+        "--world-model-steps", type=int, default=1500, help="training steps of the stronger backbone"
+    )
+    p.add_argument("--quickstart-args", default="", help="extra quickstart flags (a smoke run's small sizes)")
+    p.add_argument("--recipes", nargs="*", default=[], help="recipe names to run (default: all)")
+    p.add_argument("--table-only", action="store_true", help="print the table from what exists")
+    a = p.parse_args()
+    for name in [r for r in RECIPES if a.recipes and r not in a.recipes]:
+        del RECIPES[name]
+    if not a.table_only:
+        for world in a.worlds:
+            for seed in a.seeds:
+                base = prepare(a, world, seed)
+                for backbone in (base / "quickstart" / "policy", base / "world-model"):
+                    for recipe in RECIPES:
+                        evaluate(base, backbone, recipe, train(base, backbone, recipe))
+                print(table(a), flush=True)
+    print(table(a))
+
+
+if __name__ == "__main__":
+    main()
