@@ -82,7 +82,7 @@ def evaluate(base: Path, backbone: Path, recipe: str, prm: Path) -> None:
     sampling = yaml.safe_load((base / "quickstart" / "bon" / "config.yaml").read_text())
     policy = base / "quickstart" / "policy"
     for split in SPLITS:
-        out = base / backbone.name / slug(recipe) / split
+        out = base / "verifiers" / backbone.name / slug(recipe) / split
         if (out / "bon" / "metrics.json").exists():
             continue
         run_bon_eval(BonEvalConfig(
@@ -97,7 +97,7 @@ def train(base: Path, backbone: Path, recipe: str) -> Path:
     from prmkit.annotate.io import read_labeled
     from prmkit.train.prm import PRMTrainConfig, train_prm
 
-    folder = base / backbone.name / slug(recipe) / "prm"
+    folder = base / "verifiers" / backbone.name / slug(recipe) / "prm"
     if not (folder / "prmkit_prm.json").exists():
         cfg = PRMTrainConfig(model=str(backbone), output_dir=str(folder), max_steps=300, lr=1e-3, batch_size=16,
                              eval_steps=0, save_steps=1000, seed=0, **RECIPES[recipe])  # fmt: skip
@@ -108,7 +108,7 @@ def train(base: Path, backbone: Path, recipe: str) -> Path:
 def cell(base: Path, backbone: str, recipe: str | None, split: str) -> dict[str, float] | None:
     """A run's BoN accuracies at the largest N and its diagnostics; the baseline (``recipe`` None) is
     read from the first recipe's run, which scored every candidate with the likelihood too."""
-    folder = base / backbone / slug(recipe or next(iter(RECIPES))) / split
+    folder = base / "verifiers" / backbone / slug(recipe or next(iter(RECIPES))) / split
     bon = folder / "bon" / "metrics.json"
     if not bon.exists():
         return None
