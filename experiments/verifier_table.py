@@ -6,15 +6,21 @@ For each world (``default``; ``harder``: up to 4 operations) and seed:
    (``annotate/mc.jsonl``: the one training file of every recipe, so annotation compute is equal) and
    200 held-out problems, split in two: the *selection* half picks the recipe, the *report* half is
    what the table reports, so no reported number chose the recipe.
-2. A stronger backbone, the *world model*: the same world learned for longer with no injected
-   mistakes (``prmkit train policy --mistake-rate 0``).
+2. Two stronger backbones, the same world learned with no injected mistakes
+   (``prmkit train policy --mistake-rate 0``): the *verifier*, as many steps as the policy (the
+   quickstart's PRM backbone), and the *world model*, twice as many.
 3. For every backbone x recipe: ``train_prm`` on the MC file, then the best-of-N harness (N up to 16)
    on each half, with the backbone's own step likelihood as the baseline verifier.
+4. With ``--beam``, PRM-guided step-level beam search on the report half (4 beams x 4 expansions:
+   16 samples per depth, about the tokens of best-of-16), its accuracy and generated tokens beside
+   best-of-16's.
 
 Every step skips what a finished earlier run left (each folder's ``metrics.json``), so an interrupted
 run resumes. ``--table-only`` prints the table from what exists.
 
     OMP_NUM_THREADS=1 python experiments/verifier_table.py --out runs/verifier_table --seeds 0 1 2
+
+``--backbones`` and ``--recipes`` run a subset; the table shows "-" where a cell was not run.
 """
 
 from __future__ import annotations
@@ -38,7 +44,17 @@ RECIPES: dict[str, dict[str, Any]] = {
     "progress, soft + pairs + LM loss": {
         "labels": "soft", "label_kind": "progress", "pairwise_weight": 1.0, "lm_weight": 1.0,
     },
+    "likelihood head, frozen backbone (value, hard)": {
+        "labels": "hard", "head": "likelihood", "freeze_backbone": True,
+    },
+    "likelihood head, frozen backbone (progress, soft + pairs)": {
+        "labels": "soft", "label_kind": "progress", "pairwise_weight": 1.0, "head": "likelihood",
+        "freeze_backbone": True,
+    },
+    "likelihood head, backbone trained (value, hard)": {"labels": "hard", "head": "likelihood"},
 }  # fmt: skip
+BACKBONES = {"policy": "quickstart/policy", "verifier": "quickstart/verifier", "world-model": "world-model"}
+STRONGER = {"verifier": "policy_steps", "world-model": "world_model_steps"}
 SPLITS = ("select", "report")
 
 
@@ -60,10 +76,12 @@ def prepare(a: argparse.Namespace, world: str, seed: int) -> Path:
     if not (base / "quickstart" / "COMPLETE").exists():
         run([*PRMKIT, "quickstart", "--run-dir", str(base / "quickstart"), "--seed", str(seed), "--rl-steps", "0",
              *WORLDS[world], *a.quickstart_args.split()], base / "log.txt")  # fmt: skip
-    if not (base / "world-model" / "model.safetensors").exists():
-        run([*PRMKIT, "train", "policy", "--output", str(base / "world-model"), "--seed", str(seed),
-             "--steps", str(a.world_model_steps), "--warmup-steps", str(min(30, a.world_model_steps // 10)), "--mistake-rate", "0",
-             *[w.replace("--policy.", "--") for w in WORLDS[world]]], base / "log.txt")  # fmt: skip
+    for name in (b for b in a.backbones if b in STRONGER):
+        steps, folder = getattr(a, STRONGER[name]), base / BACKBONES[name]
+        if not (folder / "model.safetensors").exists():
+            run([*PRMKIT, "train", "policy", "--output", str(folder), "--seed", str(seed), "--steps", str(steps),
+                 "--warmup-steps", str(min(30, steps // 10)), "--mistake-rate", "0",
+                 *[w.replace("--policy.", "--") for w in WORLDS[world]]], base / "log.txt")  # fmt: skip
     lines = (base / "quickstart" / "problems" / "eval.jsonl").read_text().splitlines()
     half = len(lines) // 2
     for split, part in zip(SPLITS, (lines[:half], lines[half:])):
@@ -93,6 +111,37 @@ def evaluate(base: Path, backbone: Path, recipe: str, prm: Path) -> None:
         ))  # fmt: skip
 
 
+def beam(base: Path, backbone: Path, recipe: str, prm: Path) -> None:
+    """PRM-guided beam search (4 x 4) on the report half, sampled by the policy; skipped where done."""
+    import yaml
+
+    from prmkit.data.jsonl import read_records
+    from prmkit.data.records import Problem
+    from prmkit.generation.base import GenerationConfig, load_backend
+    from prmkit.grading.batch import grade_solutions
+    from prmkit.score import load_prm
+    from prmkit.search import SearchConfig, search
+
+    out = base / "verifiers" / backbone.name / slug(recipe) / "report" / "beam.json"
+    if out.exists():
+        return
+    sampling = yaml.safe_load((base / "quickstart" / "bon" / "config.yaml").read_text())
+    problems = read_records(base / "report.jsonl", Problem)
+    backend = load_backend(GenerationConfig(model=str(base / "quickstart" / "policy"), device="cpu"))
+    cfg = SearchConfig(method="beam", beam_width=4, expansions=4, temperature=sampling["temperature"],
+                       incremental=False, seed=0)  # fmt: skip
+    results = search(problems, cfg, backend, load_prm(str(prm), device="cpu"))
+    picked = [r.solution for r in results]
+    grades = grade_solutions([p for p, s in zip(problems, picked) if s], [s for s in picked if s])
+    candidates = [json.loads(line) for line in (out.parent / "bon" / "candidates.jsonl").open()]
+    bon_tokens = sum(c["solution"]["generator"]["num_tokens"] for r in candidates for c in r["candidates"])
+    out.write_text(json.dumps({
+        "accuracy": sum(g.correct for g in grades) / len(problems),
+        "generated_tokens": results[0].stats["generated_tokens"] if results else 0,
+        "bon_tokens": bon_tokens,
+    }, indent=2) + "\n")  # fmt: skip
+
+
 def train(base: Path, backbone: Path, recipe: str) -> Path:
     from prmkit.annotate.io import read_labeled
     from prmkit.train.prm import PRMTrainConfig, train_prm
@@ -117,7 +166,19 @@ def cell(base: Path, backbone: str, recipe: str | None, split: str) -> dict[str,
     diagnostics = folder / "diagnostics" / "metrics.json"
     if diagnostics.exists():
         out.update(json.loads(diagnostics.read_text())["summary"])
+    if recipe is not None and (folder / "beam.json").exists():
+        found = json.loads((folder / "beam.json").read_text())
+        out.update(beam=found["accuracy"], beam_tokens=found["generated_tokens"] / found["bon_tokens"])
     return out
+
+
+def beam_cell(cells: list[dict[str, float] | None]) -> str:
+    done = [c for c in cells if c and "beam" in c]
+    if not done:
+        return "-"
+    accuracy = statistics.mean(100 * c["beam"] for c in done)
+    each = ", ".join(f"{100 * c['beam']:.1f}" for c in done)
+    return f"{accuracy:.1f} [{each}] ({statistics.mean(c['beam_tokens'] for c in done):.2f})"
 
 
 def table(a: argparse.Namespace) -> str:
@@ -127,9 +188,9 @@ def table(a: argparse.Namespace) -> str:
     for world in a.worlds:
         bases = [Path(a.out) / world / f"seed{s}" for s in a.seeds]
         header = ("| backbone | verifier | select: ranking AUROC | report: ranking AUROC | BoN, largest N "
-                  "| weighted vote | majority vote | pass@N |")  # fmt: skip
-        lines += [f"### {world} world, seeds {a.seeds}", "", header, "|---|---|---|---|---|---|---|---|"]
-        for backbone in ("policy", "world-model"):
+                  "| weighted vote | majority vote | pass@N | beam search (tokens / BoN's) |")  # fmt: skip
+        lines += [f"### {world} world, seeds {a.seeds}", "", header, "|---|---|---|---|---|---|---|---|---|"]
+        for backbone in a.backbones:
             rows = [(None, "likelihood (no training)")] + [(r, r) for r in RECIPES]
             for recipe, label in rows:
                 sel = [cell(b, backbone, recipe, "select") for b in bases]
@@ -150,7 +211,7 @@ def table(a: argparse.Namespace) -> str:
 
                 lines.append(f"| {backbone} | {label} | {fmt(sel, key)} | {fmt(rep, key)} | {fmt(rep, bon, True)} | "
                              f"{fmt(rep, 'weighted_min', True) if recipe else '-'} | {fmt(rep, 'majority', True)} | "
-                             f"{fmt(rep, 'pass@n', True)} |")  # fmt: skip
+                             f"{fmt(rep, 'pass@n', True)} | {beam_cell(rep)} |")  # fmt: skip
         lines.append("")
     return "\n".join(lines)
 
@@ -160,11 +221,12 @@ def main() -> None:
     p.add_argument("--out", default="runs/verifier_table")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--worlds", nargs="+", default=list(WORLDS), choices=list(WORLDS))
-    p.add_argument(
-        "--world-model-steps", type=int, default=1500, help="training steps of the stronger backbone"
-    )
+    p.add_argument("--backbones", nargs="+", default=list(BACKBONES), choices=list(BACKBONES))
+    p.add_argument("--policy-steps", type=int, default=750, help="training steps of the verifier (the policy's)")
+    p.add_argument("--world-model-steps", type=int, default=1500, help="training steps of the world model")
     p.add_argument("--quickstart-args", default="", help="extra quickstart flags (a smoke run's small sizes)")
     p.add_argument("--recipes", nargs="*", default=[], help="recipe names to run (default: all)")
+    p.add_argument("--beam", nargs="*", default=[], help="recipes to run beam search with on the report half")
     p.add_argument("--table-only", action="store_true", help="print the table from what exists")
     a = p.parse_args()
     for name in [r for r in RECIPES if a.recipes and r not in a.recipes]:
@@ -173,9 +235,12 @@ def main() -> None:
         for world in a.worlds:
             for seed in a.seeds:
                 base = prepare(a, world, seed)
-                for backbone in (base / "quickstart" / "policy", base / "world-model"):
+                for backbone in (base / BACKBONES[b] for b in a.backbones):
                     for recipe in RECIPES:
-                        evaluate(base, backbone, recipe, train(base, backbone, recipe))
+                        prm = train(base, backbone, recipe)
+                        evaluate(base, backbone, recipe, prm)
+                        if recipe in a.beam:
+                            beam(base, backbone, recipe, prm)
                 print(table(a), flush=True)
     print(table(a))
 

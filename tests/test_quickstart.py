@@ -22,10 +22,11 @@ from prmkit.pipeline import COMPLETE, DONE
 REPO = Path(__file__).resolve().parents[1]
 TOY = [
     "--problems", "12", "--annotate-problems", "12", "--annotate-samples", "2", "--n-max", "4",
-    "--rollouts", "2", "--policy.steps", "40", "--policy.warmup-steps", "5", "--critic.steps", "20",
+    "--rollouts", "2", "--policy.steps", "40", "--policy.warmup-steps", "5", "--verifier.steps", "30",
+    "--verifier.warmup-steps", "5", "--critic.steps", "20",
     "--critic.warmup-steps", "5", "--prm-steps", "5", "--prm-labels", "mc", "--rl-steps", "2",
 ]  # fmt: skip
-STAGES = ["problems", "policy", "samples", "grades", "critic", "annotate", "prm", "bon", "processbench", "rl"]
+STAGES = ["problems", "policy", "samples", "grades", "verifier", "critic", "annotate", "prm", "bon", "processbench", "rl"]
 
 
 def quickstart(run_dir: Path, *args: str) -> subprocess.Popen:
@@ -101,7 +102,9 @@ def test_stages_hand_their_outputs_on(toy_run):
     assert {"greedy", "majority", "pass@n", "prm_min", "likelihood"} <= set(summary["methods"])
     labels = json.loads((run_dir / "labels" / "metrics.json").read_text())["data"]["methods"]
     assert {"MC-HE", "judge", "consensus"} <= set(labels)
-    assert (run_dir / "prm" / "model" / "prmkit_prm.json").is_file()
+    contract = json.loads((run_dir / "prm" / "model" / "prmkit_prm.json").read_text())
+    assert contract["format"] == "prmkit-likelihood"  # on the verifier backbone, trained without mistakes
+    assert f"model: {run_dir / 'verifier'}" in (run_dir / "prm" / "model" / "train_config.yaml").read_text()
     assert (run_dir / "rl" / "metrics.json").is_file()
 
 

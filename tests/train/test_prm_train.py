@@ -301,3 +301,37 @@ def test_the_auxiliary_lm_loss_is_the_backbone_s_own_next_token_loss(backbone, t
         labels = batch["input_ids"].masked_fill(batch["attention_mask"] == 0, -100)
         direct = lm(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=labels).loss.item()
     assert total - plain == pytest.approx(direct, rel=1e-4)  # the added term is the causal LM's own loss
+
+
+def test_likelihood_head_learns_and_a_frozen_backbone_stays_as_loaded(backbone, tmp_path):
+    """The step-likelihood head learns the rule like the linear head; with the backbone frozen only
+    prm_head.* changes, and the card's recipe (no prmkit) gives prmkit's scores."""
+    from safetensors.torch import load_file
+
+    train, test = rule_data(600, "train"), rule_data(60, "test")
+    full = train_prm(train, _cfg(backbone, tmp_path, "full", head="likelihood", max_steps=100), test[:20])
+    _, minus, plus = _by_kind(load_prm(full.output_dir), test)
+    assert minus < 0.1 and plus > 0.9
+    assert PRMContract.load(full.output_dir).format == "prmkit-likelihood"
+
+    frozen = train_prm(
+        train, _cfg(backbone, tmp_path, "frozen", head="likelihood", freeze_backbone=True, max_steps=20), test[:20]
+    )
+    before = load_file(f"{backbone}/model.safetensors")
+    after = load_file(str(frozen.output_dir / "model.safetensors"))
+    assert {k for k in after if k.startswith("prm_head.")} == {"prm_head.linear.weight", "prm_head.linear.bias", "prm_head.scale"}
+    assert all(torch.equal(after[k], v) for k, v in before.items())
+    assert not torch.all(after["prm_head.linear.weight"] == 0)  # the head trained
+
+    card = (frozen.output_dir / "README.md").read_text()
+    assert "pipeline_tag: text-generation" in card
+    recipe = card.split("## Use it without prmkit")[1].split("```python")[1].split("```")[0]
+    scope: dict = {}
+    exec(recipe, scope)  # noqa: S102  (the card's own recipe, run without prmkit, gives prmkit's scores)
+    want = load_prm(frozen.output_dir).score([scope["question"]], [scope["steps"]])[0]
+    assert scope["probs"].tolist() == pytest.approx(want, abs=1e-5)
+
+
+def test_likelihood_head_refuses_lora():
+    with pytest.raises(ValueError, match="not LoRA"):
+        PRMTrainConfig(head="likelihood", lora=True)

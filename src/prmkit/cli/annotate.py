@@ -34,6 +34,21 @@ class ConsensusConfig:
 
 
 @dataclass
+class RelabelConfig:
+    kind: str = field(
+        default="progress",
+        metadata={"help": "advantage (V_k - V_(k-1)) or progress (V_k / V_(k-1)), from the stored MC values"},
+    )
+    progress_threshold: float = field(
+        default=0.8, metadata={"help": "progress: a step is good (hard label 1) iff V_k / V_(k-1) >= this"}
+    )
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("advantage", "progress"):
+            raise ValueError(f"kind must be advantage or progress, got {self.kind!r}")
+
+
+@dataclass
 class ExportConfig:
     format: str = field(
         default="jsonl",
@@ -123,6 +138,20 @@ def report(cfg: ReportConfig, output: Path) -> None:
         view.add_row(*map(str, row))
     Console(width=220).print(view)
     typer.echo(f"wrote {output}/metrics.json, report.md" + (" and figures" if cfg.plots else ""))
+
+
+@config_command(
+    annotate_app, "relabel", RelabelConfig, "Relabel MC annotations by each step's advantage or relative progress (no new sampling).",
+    extra=[argument("source", Path, "MC annotation output (soft labels needed)"), output_option("LabeledSolution JSONL to write")],
+)  # fmt: skip
+def relabel(cfg: RelabelConfig, source: Path, output: Path) -> None:
+    from prmkit.annotate.io import read_labeled
+    from prmkit.annotate.relabel import relabel as run
+    from prmkit.data.jsonl import write_jsonl
+
+    records = run(read_labeled(source), cfg.kind, cfg.progress_threshold)  # type: ignore[arg-type]
+    write_jsonl(output, records)
+    typer.echo(f"wrote {len(records)} solutions with {cfg.kind} labels to {output}")
 
 
 @config_command(

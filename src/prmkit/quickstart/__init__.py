@@ -1,7 +1,8 @@
 """The whole loop in one command, as resumable stages in one run directory.
 
-problems -> policy (synthetic: a tiny Llama trained from scratch) -> samples -> grades -> critic
-(synthetic: the judge stand-in) -> annotate (Monte Carlo, judge, consensus, label quality) -> prm ->
+problems -> policy (synthetic: a tiny Llama trained from scratch) -> samples -> grades -> verifier
+(synthetic: the PRM's backbone, the world learned with no mistakes) -> critic (synthetic: the judge
+stand-in) -> annotate (Monte Carlo, judge, consensus, label quality) -> prm ->
 bon (best-of-N with confidence intervals, bias diagnostics) -> processbench -> rl (step-by-step PPO
 with the PRM) -> report.html. A finished stage is skipped when the run is started again, so an
 interrupted quickstart resumes where it stopped.
@@ -24,12 +25,13 @@ from prmkit.quickstart.config import QuickstartConfig
 __all__ = ["QuickstartConfig", "run_quickstart"]
 
 # Expected seconds per stage with the defaults on 2 idle cores (the time-left estimates start from these).
-# The critic trains in the background beside the policy, so its entry is the wait that is left after
-# the policy, samples and grades; on one core it trains in turn (CRITIC_ALONE).
+# The critic trains in the background beside the policy and the verifier, so its entry is the wait
+# that is left after them (CRITIC_WAIT without a verifier); on one core it trains in turn (CRITIC_ALONE).
 PLAN = {
-    "problems": 1, "policy": 150, "samples": 5, "grades": 2, "critic": 110, "annotate": 70,
-    "prm": 25, "bon": 27, "processbench": 7, "rl": 20,
+    "problems": 1, "policy": 150, "samples": 5, "grades": 2, "verifier": 150, "critic": 0, "annotate": 70,
+    "prm": 25, "bon": 30, "processbench": 7, "rl": 20,
 }  # fmt: skip
+CRITIC_WAIT = 110
 CRITIC_ALONE = 240
 # The same for configs/gsm8k-smollm2.yaml (SmolLM2 served by llama.cpp on one thread, the PRM on CPU).
 REAL_PLAN = {
@@ -59,6 +61,8 @@ def run_quickstart(cfg: QuickstartConfig, console: Console | None = None) -> Pat
     console = console or Console()
     path = Path(cfg.run_dir) if cfg.run_dir else new_or_unfinished_run(cfg.runs_dir)
     plan = {k: v for k, v in (PLAN if cfg.synthetic else REAL_PLAN).items() if k not in skipped_stages(cfg)}
+    if "critic" in plan and "verifier" not in plan:
+        plan["critic"] = CRITIC_WAIT
     run = Run(path, console, plan)
     console.print(f"run directory: [bold]{path}[/bold]")
     save_config(cfg, path / "config.yaml")
@@ -87,9 +91,11 @@ def run_stages(cfg: QuickstartConfig, run: Run, plan: dict[str, float]) -> None:
         run.plan["critic"] = CRITIC_ALONE if not (path / "critic" / DONE).exists() else 0
     run.stage("problems", lambda out: stages.make_problems(cfg, out))
     if "policy" in plan:
-        run.stage("policy", lambda out: stages.train_policy(cfg, out))
+        run.stage("policy", lambda out: stages.train_policy(cfg.policy, out))
     run.stage("samples", lambda out: stages.sample(cfg, path, out))
     run.stage("grades", lambda out: stages.grade(cfg, path, out))
+    if "verifier" in plan:
+        run.stage("verifier", lambda out: stages.train_policy(stages.verifier_config(cfg), out))
     if "critic" in plan:
         run.stage("critic", critic)
     run.stage("annotate", lambda out: stages.annotate(cfg, path, out))
@@ -107,6 +113,8 @@ def skipped_stages(cfg: QuickstartConfig) -> set[str]:
         skipped.add("policy")
     if not cfg.synthetic:
         skipped.add("critic")
+    if not cfg.synthetic or cfg.prm_backbone:
+        skipped.add("verifier")
     if cfg.rl_steps == 0:
         skipped.add("rl")
     return skipped

@@ -49,6 +49,16 @@ class QuickstartConfig:
     )
     prm_steps: int = field(default=300, metadata={"help": "PRM training steps"})
     prm_lr: float = field(default=1e-3, metadata={"help": "PRM learning rate"})
+    prm_head: str = field(
+        default="likelihood",
+        metadata={
+            "help": "PRM head: likelihood (a linear head plus a learned multiple of the backbone's step "
+            "log-likelihood) or linear (a token-classification head alone)"
+        },
+    )
+    prm_freeze_backbone: bool = field(
+        default=True, metadata={"help": "train the PRM's head only, keeping what its backbone knows"}
+    )
     processbench_limit: int = field(
         default=0,
         metadata={
@@ -65,6 +75,13 @@ class QuickstartConfig:
         default_factory=lambda: CriticTrainConfig(steps=600),
         metadata={"help": "the synthetic judge stand-in (synthetic mode)"},
     )
+    verifier: PolicyTrainConfig = field(
+        default_factory=lambda: PolicyTrainConfig(mistake_rate=0.0),
+        metadata={
+            "help": "synthetic mode: the PRM's backbone, the same world learned with no injected mistakes: a "
+            "stronger model than the policy, as real PRMs start from one (not trained when prm_backbone is set)"
+        },
+    )
     generator: GenerationConfig = field(
         default_factory=lambda: GenerationConfig(model=""),
         metadata={"help": "real mode: the policy's backend and model (empty model: train the tiny policy)"},
@@ -80,7 +97,11 @@ class QuickstartConfig:
         },
     )
     prm_backbone: str = field(
-        default="", metadata={"help": "PRM backbone (HF folder or .gguf); default: the tiny policy"}
+        default="",
+        metadata={
+            "help": "PRM backbone: an HF folder or .gguf file, or 'policy' (the policy's own model); default: "
+            "the verifier model in synthetic mode, the policy in real mode"
+        },
     )
     max_new_tokens: int = field(default=0, metadata={"help": "tokens per sample (0: the world's budget)"})
     prompt_template: str = field(
@@ -98,6 +119,8 @@ class QuickstartConfig:
         for name in ("problems", "annotate_problems", "annotate_samples", "n_max", "rollouts", "prm_steps"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.prm_head not in ("likelihood", "linear"):
+            raise ConfigError(f"prm_head must be likelihood or linear, got {self.prm_head!r}")
         if self.prm_labels not in ("consensus", "mc", "mc-soft"):
             raise ConfigError(f"prm_labels must be consensus, mc or mc-soft, got {self.prm_labels!r}")
         if self.data not in ("synthetic", "gsm8k", "math500"):

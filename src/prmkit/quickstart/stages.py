@@ -20,9 +20,11 @@ from prmkit.quickstart.config import QuickstartConfig
 
 if TYPE_CHECKING:
     from prmkit.annotate.critic_config import CriticTrainConfig
+    from prmkit.train.policy_config import PolicyTrainConfig
 
 PROBLEMS = "problems"
 POLICY = "policy"
+VERIFIER = "verifier"
 
 
 def problems_file(run: Path, split: str) -> Path:
@@ -47,10 +49,11 @@ def make_problems(cfg: QuickstartConfig, out: Path) -> dict[str, Any]:
     return {"eval": len(held_out), "annotate": len(annotate)}
 
 
-def train_policy(cfg: QuickstartConfig, out: Path) -> dict[str, Any]:
+def train_policy(policy: PolicyTrainConfig, out: Path) -> dict[str, Any]:
+    """A tiny Llama trained from scratch on the synthetic world: the policy, or the verifier backbone."""
     from prmkit.train.policy import train_policy as train
 
-    result = train(cfg.policy, out)
+    result = train(policy, out)
     return {"seconds": result.seconds, "final_loss": result.losses[-1], "parameters": result.num_parameters}
 
 
@@ -110,6 +113,11 @@ def grade(cfg: QuickstartConfig, run: Path, out: Path) -> dict[str, Any]:
         write_jsonl(out / f"{name}.jsonl", rows)
     write_metrics(out, {"title": "Policy samples", "summary": summary})
     return summary
+
+
+def verifier_config(cfg: QuickstartConfig) -> PolicyTrainConfig:
+    """The verifier backbone's settings: its own fields, the policy's world and the run's seed."""
+    return dataclasses.replace(cfg.verifier, world=cfg.policy.world, seed=cfg.seed)
 
 
 def critic_config(cfg: QuickstartConfig) -> CriticTrainConfig:
@@ -179,8 +187,13 @@ def prm_examples(cfg: QuickstartConfig, run: Path) -> list[Any]:
 
 
 def prm_backbone(cfg: QuickstartConfig, run: Path) -> str:
-    """The configured backbone, else the policy's own model."""
-    return cfg.prm_backbone or policy_model(cfg, run)
+    """The configured backbone ('policy': the policy's model), else the verifier model when one was
+    trained, else the policy's own model."""
+    if cfg.prm_backbone and cfg.prm_backbone != "policy":
+        return cfg.prm_backbone
+    if not cfg.prm_backbone and (run / VERIFIER / "model.safetensors").is_file():
+        return str(run / VERIFIER)
+    return policy_model(cfg, run)
 
 
 def policy_model(cfg: QuickstartConfig, run: Path) -> str:
@@ -203,6 +216,7 @@ def train_prm(cfg: QuickstartConfig, run: Path, out: Path) -> dict[str, Any]:
         model=prm_backbone(cfg, run), output_dir=str(out / "model"),
         labels="soft" if cfg.prm_labels == "mc-soft" else "hard", max_steps=cfg.prm_steps,
         lr=cfg.prm_lr, batch_size=16, eval_steps=0, save_steps=max(cfg.prm_steps // 3, 1), seed=cfg.seed,
+        head=cfg.prm_head, freeze_backbone=cfg.prm_freeze_backbone,
     )  # fmt: skip
     examples = prm_examples(cfg, run)
     if not examples:
@@ -237,7 +251,8 @@ def best_of_n(cfg: QuickstartConfig, run: Path) -> dict[str, Any]:
     diagnostics = run / "diagnostics" / "metrics.json"
     if diagnostics.is_file():
         found = json.loads(diagnostics.read_text(encoding="utf-8"))["summary"]
-        summary.update({k: v for k, v in found.items() if k in ("ranking_auroc_min", "ranking_auroc_likelihood")})
+        shown = ("ranking_auroc_min", "ranking_auroc_likelihood", "min_on_last_all")
+        summary.update({k: v for k, v in found.items() if k in shown})
     return summary
 
 

@@ -37,6 +37,8 @@ def headline_rows(summaries: dict[str, dict[str, Any]]) -> list[tuple[str, str]]
     for key, what in (("ranking_auroc_min", "PRM (min)"), ("ranking_auroc_likelihood", "policy likelihood")):
         if key in bon:
             rows.append((f"ranking AUROC within a problem: {what}", f"{bon[key]:.3f}"))
+    if "min_on_last_all" in bon:
+        rows.append(("PRM: lowest step score on the last step", pct(bon["min_on_last_all"])))
     pb = summaries.get("processbench", {})
     if "average_f1" in pb:
         rows.append(("PRM: ProcessBench-style F1", pct(pb["average_f1"])))

@@ -17,9 +17,11 @@ from prmkit.data.encoding import StepFormat
 from prmkit.errors import PrmkitError
 
 CONTRACT_FILE = "prmkit_prm.json"
-SCORE_RULE = (
-    "P(step correct) = softmax(logits, -1)[..., positive_label] at the last token of each step's separator"
-)
+SCORE_RULES = {
+    "prmkit": "P(step correct) = softmax(logits, -1)[..., positive_label] at the last token of each step's separator",
+    "prmkit-likelihood": "P(step correct) = sigmoid(prm_head.linear(h) + prm_head.scale * log P(step | prefix)), "
+    "h the last hidden state at the last token of the step's separator",
+}
 
 
 @dataclass
@@ -39,7 +41,7 @@ class PRMContract:
 
         data = asdict(self)
         data["step_format"] = self.step_format.to_dict()
-        return {"prmkit_version": __version__, **data, "score": SCORE_RULE}
+        return {"prmkit_version": __version__, **data, "score": SCORE_RULES.get(self.format, "")}
 
     def save(self, folder: str | Path) -> Path:
         path = Path(folder) / CONTRACT_FILE

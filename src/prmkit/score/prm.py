@@ -9,7 +9,7 @@ step-end position. Steps cut off by ``max_length`` get NaN.
 Format detection (``format="auto"``): ``prmkit_prm.json`` names the format; otherwise
 ``config.json`` decides: ``*ForProcessRewardModel`` -> qwen-prm, ``*ForTokenClassification`` ->
 prmkit (with TRL's step format), ``*ForSequenceClassification`` -> sequence-classification,
-``v_head.*`` weights -> value-head, any other causal LM -> math-shepherd. Models load from local
+``prm_head.*`` weights -> prmkit-likelihood, ``v_head.*`` weights -> value-head, any other causal LM -> math-shepherd. Models load from local
 folders, from safetensors weights only, and never with ``trust_remote_code``.
 """
 
@@ -41,7 +41,7 @@ class PRMConfig:
     format: str = field(
         default="auto",
         metadata={
-            "help": "adapter: auto (detect from the folder), prmkit, math-shepherd, qwen-prm, value-head, sequence-classification, or likelihood (any causal LM: each step's probability under it)"
+            "help": "adapter: auto (detect from the folder), prmkit, math-shepherd, qwen-prm, value-head, sequence-classification, likelihood (any causal LM: each step's probability under it) or prmkit-likelihood (trained with --head likelihood)"
         },
     )
     device: str = field(
@@ -240,7 +240,10 @@ def detect_format(folder: str | Path) -> str:
     ):
         if any(a.endswith(suffix) for a in architectures):
             return name
-    if any(k.startswith("v_head.") for k in safetensors_keys(folder)):
+    keys = safetensors_keys(folder)
+    if any(k.startswith("prm_head.") for k in keys):
+        return "prmkit-likelihood"
+    if any(k.startswith("v_head.") for k in keys):
         return "value-head"
     if any(a.endswith("ForCausalLM") for a in architectures):
         return "math-shepherd"

@@ -28,6 +28,7 @@ from prmkit.config import save_config, to_dict
 from prmkit.data.encoding import StepFormat
 from prmkit.data.records import LabeledSolution
 from prmkit.errors import ConfigError, PrmkitError
+from prmkit.score.adapters.likelihood import StepLikelihoodHead, separator_tokens
 from prmkit.score.contract import PRMContract
 from prmkit.score.prm import quiet_transformers
 from prmkit.train.label_kinds import LabelKind
@@ -110,6 +111,17 @@ class PRMTrainConfig:
             "MC values (0: off; see prmkit.train.pairs)"
         },
     )
+    head: Literal["linear", "likelihood"] = field(
+        default="linear",
+        metadata={
+            "help": "linear: a 2-logit token-classification head (a standard Hugging Face folder); likelihood: "
+            "a head whose logit adds a learned multiple of the backbone's log-probability of the step, "
+            "starting as that likelihood (saved as the causal LM with prm_head.* weights)"
+        },
+    )
+    freeze_backbone: bool = field(
+        default=False, metadata={"help": "train the head only; the backbone's weights stay as loaded"}
+    )
     drop_after_error: bool = field(
         default=True,
         metadata={
@@ -185,6 +197,8 @@ class PRMTrainConfig:
             raise ValueError("pairwise_weight and lm_weight must be >= 0")
         if self.loss == "none" and self.pairwise_weight == 0:
             raise ValueError("loss none trains on sibling pairs alone: set pairwise_weight > 0")
+        if self.head == "likelihood" and self.lora:
+            raise ValueError("--head likelihood trains the full backbone or, with --freeze-backbone, none of it; not LoRA")
         if self.hard_threshold is not None and not 0.0 <= self.hard_threshold < 1.0:
             raise ValueError(f"hard_threshold must lie in [0, 1), got {self.hard_threshold}")
 
@@ -241,8 +255,8 @@ def _precision_flags(cfg: PRMTrainConfig, use_cuda: bool) -> dict[str, bool]:
 
 
 def load_backbone(cfg: PRMTrainConfig) -> tuple[Any, Any]:
-    """The backbone with a fresh 2-label head, and its tokenizer (with a padding token)."""
-    from transformers import AutoModelForTokenClassification, AutoTokenizer
+    """The backbone with a fresh head (``cfg.head``), and its tokenizer (with a padding token)."""
+    from transformers import AutoModelForCausalLM, AutoModelForTokenClassification, AutoTokenizer
 
     from prmkit.generation.base import resolve_model_path
     from prmkit.generation.hf import as_plain_weights
@@ -254,10 +268,13 @@ def load_backbone(cfg: PRMTrainConfig) -> tuple[Any, Any]:
     try:
         with quiet_transformers():  # the new head's "missing keys" report is expected, not news
             tokenizer = AutoTokenizer.from_pretrained(folder, **gguf)
-            model = AutoModelForTokenClassification.from_pretrained(
-                folder, num_labels=2, id2label={0: "incorrect", 1: "correct"}, label2id={"incorrect": 0, "correct": 1},
-                dtype=torch.float32, trust_remote_code=False, **gguf,
-            )  # fmt: skip
+            if cfg.head == "likelihood":
+                model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32, trust_remote_code=False, **gguf)
+            else:
+                model = AutoModelForTokenClassification.from_pretrained(
+                    folder, num_labels=2, id2label={0: "incorrect", 1: "correct"}, label2id={"incorrect": 0, "correct": 1},
+                    dtype=torch.float32, trust_remote_code=False, **gguf,
+                )  # fmt: skip
     except (OSError, ValueError) as exc:
         raise PrmkitError(
             f"cannot load backbone {cfg.model!r}: {(str(exc).strip().splitlines() or [''])[0]}"
@@ -267,7 +284,12 @@ def load_backbone(cfg: PRMTrainConfig) -> tuple[Any, Any]:
             raise PrmkitError(f"the tokenizer of {cfg.model!r} has neither a padding nor an EOS token")
         tokenizer.pad_token = tokenizer.eos_token
     model.config.pad_token_id = tokenizer.pad_token_id
-    return as_plain_weights(model), tokenizer
+    model = as_plain_weights(model)
+    if cfg.freeze_backbone:  # everything but the head: the causal LM's own output layer included
+        (model if cfg.head == "likelihood" else getattr(model, model.base_model_prefix)).requires_grad_(False)
+    if cfg.head == "likelihood":
+        model.prm_head = StepLikelihoodHead(model.config.hidden_size)
+    return model, tokenizer
 
 
 def output_embeddings(model: Any, backbone: str) -> torch.Tensor:
@@ -329,6 +351,7 @@ def train_prm(
         examples, tokenizer, fmt, cfg.labels, cfg.objective, cfg.hard_threshold, cfg.drop_after_error,
         cfg.label_kind, cfg.progress_threshold, siblings=pairwise,
     )  # fmt: skip
+    step_positions = cfg.head == "likelihood"
     # Held-out data is scored against hard step truth on every step, as best-of-N reads a solution.
     eval_set = (
         build_dataset(
@@ -381,11 +404,12 @@ def train_prm(
         cfg.pairwise_weight,
         output_embeddings(model, cfg.model) if cfg.lm_weight > 0 else None,
         cfg.lm_weight,
+        separator_tokens(tokenizer, fmt) if step_positions else None,
         model=model,
         args=args,
         train_dataset=train_set,
         eval_dataset=eval_set if has_eval else None,
-        data_collator=step_collator(tokenizer.pad_token_id),
+        data_collator=step_collator(tokenizer.pad_token_id, step_positions),
         compute_loss_func=trainer_loss(cfg.loss),
         compute_metrics=held_out_metrics(
             [eval_examples[i].problem.id for i in eval_set.sources],
@@ -400,6 +424,8 @@ def train_prm(
     trainer.remove_callback(PrinterCallback)
     last = get_last_checkpoint(str(checkpoints)) if cfg.resume and checkpoints.is_dir() else None
     if cfg.max_steps != 0:
+        if step_positions and last is None:
+            trainer.calibrate_head()
         trainer.train(resume_from_checkpoint=last)
     metrics = {k: float(v) for k, v in trainer.evaluate().items()} if has_eval else {}
 
@@ -423,7 +449,10 @@ def save_prm(
     out = Path(cfg.output_dir)
     model.save_pretrained(out, safe_serialization=True)
     tokenizer.save_pretrained(out)
-    contract = PRMContract(step_format=cfg.step_format, objective=cfg.objective, labels=cfg.labels)
+    contract = PRMContract(
+        format="prmkit-likelihood" if cfg.head == "likelihood" else "prmkit",
+        step_format=cfg.step_format, objective=cfg.objective, labels=cfg.labels,
+    )  # fmt: skip
     contract.save(out)
     save_config(cfg, out / "train_config.yaml")
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")

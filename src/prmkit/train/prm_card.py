@@ -9,7 +9,7 @@ from prmkit.score.contract import CONTRACT_FILE, PRMContract
 
 CARD = """---
 library_name: transformers
-pipeline_tag: token-classification
+pipeline_tag: {pipeline_tag}
 tags:
 - prmkit
 - process-reward-model
@@ -18,9 +18,7 @@ tags:
 
 # {title}
 
-A {what} trained with prmkit from `{model}`: a causal-LM backbone with a
-2-logit token-classification head. P(step is correct) = `softmax(logits, -1)[..., 1]`, read at the last
-token of each step's separator.
+A {what} trained with prmkit from `{model}`: {head_text}
 
 - objective: `{objective}` ({objective_text})
 - labels: `{labels}` ({labels_text})
@@ -49,18 +47,19 @@ tokenized on its own (`add_special_tokens=False`) and the ids are concatenated.
 
 ```python
 import torch
-from transformers import AutoModelForTokenClassification, AutoTokenizer
+from transformers import {auto_class}, AutoTokenizer
 
 tok = AutoTokenizer.from_pretrained("{folder}")
-model = AutoModelForTokenClassification.from_pretrained("{folder}")
+model = {auto_class}.from_pretrained("{folder}")
 question, steps, sep = "What is 2 + 3?", ["2 + 3 = 5", "The answer is 5."], {separator!r}
 enc = lambda text: tok.encode(text, add_special_tokens=False)
 ids = {bos} + enc({prompt!r}.format(question=question)) + enc({question_separator!r})
-ends = []
+starts, ends = [], []
 for step in steps:
+    starts.append(len(ids))
     ids += enc(step) + enc(sep)
     ends.append(len(ids) - 1)
-probs = model(torch.tensor([ids])).logits[0, ends].softmax(-1)[:, 1]
+{read_probs}
 ```
 
 ## Training configuration
@@ -70,6 +69,32 @@ probs = model(torch.tensor([ids])).logits[0, ends].softmax(-1)[:, 1]
 ```
 """
 
+HEADS = {
+    "linear": {
+        "pipeline_tag": "token-classification",
+        "auto_class": "AutoModelForTokenClassification",
+        "head_text": "a causal-LM backbone with a\n2-logit token-classification head. P(step is correct) = "
+        "`softmax(logits, -1)[..., 1]`, read at the last\ntoken of each step's separator.",
+        "read_probs": "probs = model(torch.tensor([ids])).logits[0, ends].softmax(-1)[:, 1]",
+    },
+    "likelihood": {
+        "pipeline_tag": "text-generation",
+        "auto_class": "AutoModelForCausalLM",
+        "head_text": "a causal LM with a step-likelihood\nhead (`prm_head.*` in `model.safetensors`). The logit "
+        "of a step is `w . h + b + scale * log P(step | prefix)`,\nwith `h` the last hidden state at the "
+        "last token of the step's separator and `log P(step | prefix)` the\nlog-probability of the step's "
+        "own tokens (its separator left out); P(step is correct) = `sigmoid(logit)`.",
+        "read_probs": """from safetensors.torch import load_file
+
+head = {k[len("prm_head."):]: v for k, v in load_file("{folder}/model.safetensors").items() if k.startswith("prm_head.")}
+out = model(torch.tensor([ids]), output_hidden_states=True)
+logp = out.logits[0, :-1].log_softmax(-1).gather(-1, torch.tensor(ids[1:])[:, None])[:, 0]
+n_sep = len(enc(sep))
+loglik = torch.stack([logp[s - 1 : e - n_sep].sum() for s, e in zip(starts, ends)])
+h = out.hidden_states[-1][0, ends]
+probs = torch.sigmoid(h @ head["linear.weight"][0] + head["linear.bias"][0] + head["scale"] * loglik)""",
+    },
+}
 METRICS = ("step_f1", "step_precision", "step_recall", "step_accuracy", "step_auroc", "steps", "loss")
 OBJECTIVES = {
     "prm": "a label at the end of every step",
@@ -96,7 +121,12 @@ def write_model_card(
     fmt = contract.step_format
     shown = {k: metrics[f"eval_{k}"] for k in METRICS if f"eval_{k}" in metrics}
     table = "\n".join(f"| {k} | {v:.4f} |" for k, v in shown.items())
+    head = HEADS[config.get("head", "linear")]
     text = CARD.format(
+        pipeline_tag=head["pipeline_tag"],
+        head_text=head["head_text"],
+        auto_class=head["auto_class"],
+        read_probs=head["read_probs"].replace("{folder}", str(folder)),
         title=f"{'Outcome' if contract.objective == 'orm' else 'Process'} reward model",
         what="ORM baseline" if contract.objective == "orm" else "process reward model (PRM)",
         model=config.get("model", ""),

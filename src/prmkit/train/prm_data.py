@@ -122,7 +122,10 @@ class StepDataset(torch.utils.data.Dataset):
         for i, (enc, target) in enumerate(zip(encoded, targets)):
             kept = target[: enc.num_steps]
             if any(v != IGNORE for v in kept):
-                item = {"input_ids": enc.input_ids, "step_ends": enc.step_ends, "targets": kept}
+                item = {
+                    "input_ids": enc.input_ids, "step_starts": enc.step_starts, "step_ends": enc.step_ends,
+                    "targets": kept,
+                }  # fmt: skip
                 if siblings is not None:  # what the collator needs to find sibling pairs
                     extra = siblings[i]
                     item.update(
@@ -185,17 +188,25 @@ def sibling_info(example: LabeledSolution) -> dict[str, Any]:
     }
 
 
-def step_collator(pad_token_id: int) -> Callable[[list[dict[str, Any]]], dict[str, torch.Tensor]]:
+def step_collator(
+    pad_token_id: int, step_positions: bool = False
+) -> Callable[[list[dict[str, Any]]], dict[str, torch.Tensor]]:
     """Right-pad a batch and place each step's target at its step end (IGNORE elsewhere); items with
-    sibling information also give ``pairs``: (better row, its step end, worse row, its step end)."""
+    sibling information also give ``pairs``: (better row, its step end, worse row, its step end).
+    With ``step_positions`` the batch also carries ``step_index`` and ``step_start`` (batch, steps),
+    for heads that read each step's own tokens."""
 
     def collate_fn(batch: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
-        encoded = [EncodedSteps(x["input_ids"], x["step_ends"], len(x["step_ends"])) for x in batch]
+        encoded = [
+            EncodedSteps(x["input_ids"], x["step_ends"], len(x["step_ends"]), x["step_starts"]) for x in batch
+        ]
         out = collate(
             encoded, pad_token_id, step_labels=[x["targets"] for x in batch], ignore_index=int(IGNORE)
         )
         assert out.labels is not None
         inputs = {"input_ids": out.input_ids, "attention_mask": out.attention_mask, "labels": out.labels}
+        if step_positions:
+            inputs.update(step_index=out.step_index, step_start=out.step_start)
         if batch and "keys" in batch[0]:
             pairs = [
                 (a, batch[a]["step_ends"][ka], b, batch[b]["step_ends"][kb])

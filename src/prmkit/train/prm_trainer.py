@@ -1,5 +1,5 @@
 """The transformers ``Trainer`` for PRMs: prmkit's step loss, plus the sibling-ranking loss and an
-auxiliary language-model loss."""
+auxiliary language-model loss, for a token-classification head or a step-likelihood head."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import torch
 import torch.nn.functional as F
 from transformers import Trainer
 
+from prmkit.data.encoding import StepBatch
+from prmkit.score.adapters.likelihood import step_log_likelihood, step_logits
 from prmkit.train.pairs import ProblemGroupedSampler, pairwise_loss
 
 
@@ -20,6 +22,10 @@ class PRMTrainer(Trainer):
       finds among them add ``pairwise_weight`` times ``pairs.pairwise_loss``.
     - Language modelling: the backbone's final hidden states, through ``lm_output`` (vocab, hidden),
       predict each next token of the sequence; ``lm_weight`` times that cross-entropy is added.
+
+    With ``separator`` (the step separator's token count) the model is a causal LM carrying a
+    ``prm_head`` (``prmkit.score.adapters.likelihood``): its step logits are placed at the step ends of
+    a (batch, length, 2) tensor ``[0, logit]``, so every loss reads them as it reads a 2-logit head.
     """
 
     def __init__(
@@ -28,9 +34,11 @@ class PRMTrainer(Trainer):
         pairwise_weight: float,
         lm_output: torch.Tensor | None,
         lm_weight: float,
+        separator: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.separator = separator
         self.problems, self.pairwise_weight = problems, pairwise_weight
         self.lm_output, self.lm_weight, self.hidden = lm_output, lm_weight, None
         if lm_output is not None:
@@ -47,7 +55,12 @@ class PRMTrainer(Trainer):
         self, model: Any, inputs: dict[str, Any], return_outputs: bool = False, num_items_in_batch: Any = None
     ) -> Any:
         pairs = inputs.pop("pairs", None)
-        loss, outputs = super().compute_loss(model, inputs, True, num_items_in_batch)
+        if self.separator is not None:
+            labels = inputs.pop("labels")
+            outputs = {"logits": self.head_logits(model, inputs)}
+            loss = self.compute_loss_func(outputs, labels, num_items_in_batch)
+        else:
+            loss, outputs = super().compute_loss(model, inputs, True, num_items_in_batch)
         if pairs is not None and self.pairwise_weight > 0:
             loss = loss + self.pairwise_weight * pairwise_loss(
                 outputs["logits"], pairs.to(outputs["logits"].device)
@@ -55,6 +68,52 @@ class PRMTrainer(Trainer):
         if self.lm_output is not None and model.training:
             loss = loss + self.lm_weight * self.lm_loss(inputs["input_ids"], inputs["attention_mask"])
         return (loss, outputs) if return_outputs else loss
+
+    def head_logits(self, model: Any, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+        """(batch, length, 2) logits, ``[0, step logit]`` at each step end and 0 elsewhere."""
+        batch = StepBatch(inputs["input_ids"], inputs["attention_mask"], inputs["step_index"], None, inputs["step_start"])
+        logits = step_logits(model, batch, self.separator)
+        full = logits.new_zeros((*batch.input_ids.shape, 2))
+        valid = batch.step_index >= 0
+        rows = torch.arange(len(logits), device=logits.device)[:, None].expand_as(logits)
+        full[rows[valid], batch.step_index[valid], 1] = logits[valid]
+        return full
+
+    @torch.no_grad()
+    def calibrate_head(self, max_solutions: int = 256) -> None:
+        """Start the step-likelihood head as the backbone's calibrated likelihood: ``scale`` and the
+        bias fitted by logistic regression of the step targets on ``log P(step)`` over up to
+        ``max_solutions`` training solutions. Sums of token log-probabilities run to -50 and beyond
+        on long steps, where ``scale = 1, b = 0`` would make every step look wrong."""
+        model, head = self.model, self.model.prm_head
+        rows = [self.train_dataset[i] for i in range(min(max_solutions, len(self.train_dataset)))]
+        device = next(model.parameters()).device
+        log_likelihood, targets = [], []
+        for start in range(0, len(rows), self.args.per_device_train_batch_size):
+            batch = self.data_collator(rows[start : start + self.args.per_device_train_batch_size])
+            batch = {k: v.to(device) for k, v in batch.items() if isinstance(v, torch.Tensor)}
+            step = StepBatch(batch["input_ids"], batch["attention_mask"], batch["step_index"], None, batch["step_start"])
+            out = model(input_ids=step.input_ids, attention_mask=step.attention_mask)
+            values = step_log_likelihood(out.logits, step.input_ids, step.step_start, step.step_index, self.separator)
+            labels = batch["labels"].gather(1, step.step_index.clamp(min=0))
+            keep = (step.step_index >= 0) & (labels != -100)
+            log_likelihood.append(values[keep].float().cpu())
+            targets.append(labels[keep].float().cpu())
+        x, y = torch.cat(log_likelihood), torch.cat(targets)
+        params = torch.zeros(2, requires_grad=True)
+        optimizer = torch.optim.LBFGS([params], max_iter=200, line_search_fn="strong_wolfe")
+
+        def closure() -> torch.Tensor:
+            optimizer.zero_grad()
+            loss = F.binary_cross_entropy_with_logits(params[0] * x + params[1], y)
+            with torch.enable_grad():
+                loss.backward()
+            return loss
+
+        with torch.enable_grad():
+            optimizer.step(closure)
+        head.scale.fill_(params[0].item())
+        head.linear.bias.fill_(params[1].item())
 
     def lm_loss(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """Next-token cross-entropy of the hidden states the forward pass just produced."""
