@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from prmkit.cli.options import config_command, new_app
-from prmkit.config import load_config, save_config
+from prmkit.config import from_dict, load_config, save_config
 from prmkit.errors import ConfigError
 from prmkit.registry import Registry
 
@@ -49,7 +49,7 @@ def test_defaults_file_then_overrides(tmp_path):
     [
         ("nn: 4\n", r"unknown key\(s\) nn; valid keys: name, n, strategy"),  # typo
         ("optim:\n  lrr: 1\n", r"\[?.*optim: unknown key\(s\) lrr"),  # nested typo
-        ("n: four\n", r"\.n: Input should be a valid integer"),  # wrong type
+        ("n: four\n", r"\.n: expected a number, got 'four'"),  # wrong type
         ("strategy: some\n", r"\.strategy: Input should be 'all' or 'first-error'"),  # not a choice
         ("n: 0\n", r"n must be >= 1"),  # __post_init__ check
         ("- 1\n- 2\n", r"top level must be a mapping"),
@@ -89,7 +89,7 @@ def test_config_command_builds_flags_from_fields(tmp_path):
     assert bad.exit_code == 2 and "'all' or 'first-error'" in bad.output
 
 
-def test_registry_refuses_rebinding_and_lists_known_names():
+def test_registry_refuses_rebinding_and_lists_known_names(monkeypatch):
     reg: Registry = Registry("aggregation")
     reg.register("min")(min)
     reg.register("min")(min)  # re-registering the same object is harmless
@@ -98,6 +98,26 @@ def test_registry_refuses_rebinding_and_lists_known_names():
     assert reg.get("min") is min
     with pytest.raises(ConfigError, match="unknown aggregation 'mean'; known: min"):
         reg.get("mean")
-    assert reg.get("statistics:fmean").__name__ == "fmean"  # the dotted-path escape hatch
+    monkeypatch.delenv("PRMKIT_ALLOW_IMPORTS", raising=False)
+    with pytest.raises(ConfigError, match="only when you opt in with PRMKIT_ALLOW_IMPORTS=1"):
+        reg.get("os:system")  # a name from a config file never reaches code unasked
+    monkeypatch.setenv("PRMKIT_ALLOW_IMPORTS", "1")
+    assert reg.get("statistics:fmean").__name__ == "fmean"  # the dotted-path escape hatch, opted into
     with pytest.raises(ConfigError, match="cannot import"):
         reg.get("statistics:nope")
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (float("nan"), "finite number"),  # nan < 0 is false: it would pass every range check
+        (float("inf"), "finite number"),
+        (True, "expected a number, got True"),  # YAML `n: true`
+        ("8", "expected a number, got '8'"),
+    ],
+)
+def test_numbers_are_finite_and_never_coerced_from_bools_or_strings(value, message):
+    from prmkit.annotate.mc import MCConfig
+
+    with pytest.raises(ConfigError, match=message):
+        from_dict(MCConfig, {"temperature" if isinstance(value, float) else "n": value}, "run.yaml")

@@ -9,10 +9,11 @@ from __future__ import annotations
 import dataclasses
 import typing
 from pathlib import Path
+from types import UnionType
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ConfigDict, TypeAdapter, ValidationError
 
 from prmkit.errors import ConfigError
 
@@ -26,6 +27,26 @@ def _field_types(cls: type) -> dict[str, Any]:
 
 def _is_dataclass_type(tp: Any) -> bool:
     return isinstance(tp, type) and dataclasses.is_dataclass(tp)
+
+
+FINITE = ConfigDict(allow_inf_nan=False)  # nan passes every range check (nan < 0 is false): refuse it
+
+
+def _numeric_only(tp: Any) -> bool:
+    """Whether ``tp`` is int or float (optionally with None): a bool or a string there is a mistake."""
+    args = set(typing.get_args(tp)) - {type(None)} if typing.get_origin(tp) in (typing.Union, UnionType) else {tp}
+    return bool(args) and args <= {int, float}
+
+
+def check_value(tp: Any, value: Any, where: str) -> Any:
+    """``value`` validated as ``tp``: finite numbers only, and no bool or string read as a number."""
+    if _numeric_only(tp) and isinstance(value, (bool, str)):
+        raise ConfigError(f"{where}: expected a number, got {value!r}")
+    try:
+        return TypeAdapter(tp, config=FINITE).validate_python(value)
+    except ValidationError as exc:
+        msg = exc.errors()[0]["msg"]
+        raise ConfigError(f"{where}: {msg} (got {value!r})") from None
 
 
 def from_dict(cls: type[C], data: dict[str, Any], where: str = "config") -> C:
@@ -42,11 +63,7 @@ def from_dict(cls: type[C], data: dict[str, Any], where: str = "config") -> C:
         if _is_dataclass_type(tp):
             kwargs[name] = from_dict(tp, value, f"{where}.{name}")
             continue
-        try:
-            kwargs[name] = TypeAdapter(tp).validate_python(value)
-        except ValidationError as exc:
-            msg = exc.errors()[0]["msg"]
-            raise ConfigError(f"{where}.{name}: {msg} (got {value!r})") from None
+        kwargs[name] = check_value(tp, value, f"{where}.{name}")
     try:
         return cls(**kwargs)
     except (ValueError, TypeError) as exc:

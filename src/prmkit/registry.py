@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
 from prmkit.errors import ConfigError
 
 T = TypeVar("T")
+ALLOW_IMPORTS = "PRMKIT_ALLOW_IMPORTS"
 
 
 class Registry(Generic[T]):
@@ -16,7 +18,9 @@ class Registry(Generic[T]):
 
     ``@registry.register("name")`` binds an implementation; binding a taken name to a different object
     raises. ``registry.get("name")`` looks it up; a dotted path ``"package.module:attr"`` is the escape
-    hatch for implementations that live outside prmkit.
+    hatch for implementations that live outside prmkit. Importing it runs that module's code, so it is
+    allowed only when the user opts in with ``PRMKIT_ALLOW_IMPORTS=1`` (``ALLOW_IMPORTS``): a name
+    read from a config file or a command line can then never reach ``os:system`` unasked.
     """
 
     def __init__(self, kind: str) -> None:
@@ -37,6 +41,11 @@ class Registry(Generic[T]):
         if name in self._items:
             return self._items[name]
         if ":" in name:
+            if os.environ.get(ALLOW_IMPORTS) != "1":
+                raise ConfigError(
+                    f"{self.kind} {name!r} is a module:attr path to code outside prmkit; prmkit imports such "
+                    f"code only when you opt in with {ALLOW_IMPORTS}=1"
+                )
             module_name, _, attr = name.partition(":")
             try:
                 return getattr(importlib.import_module(module_name), attr)

@@ -28,7 +28,8 @@ def _log_steps(path: Path) -> list[dict]:
     return [json.loads(line) for line in lines[:-1] if line.strip()]  # complete lines only
 
 
-def test_resume_after_sigkill(tmp_path):
+def test_resume_after_sigkill(tmp_path, monkeypatch):
+    monkeypatch.setenv("PRMKIT_ALLOW_IMPORTS", "1")  # the reward is this folder's rl_tiny:digits_factory
     policy = make_policy(tmp_path / "policy")
     out = tmp_path / "rl"
     heldout = tmp_path / "heldout.jsonl"
@@ -87,3 +88,27 @@ def test_resume_after_sigkill(tmp_path):
     evals = _log_steps(out / "eval.jsonl")  # held-out evaluations: cut back with the log, redone once
     assert [e["step"] for e in evals] == [0, 2, 4, 6, 8]
     assert all(0 <= e["accuracy"] <= 1 and e["problems"] == 4 for e in evals)
+
+
+class _Planted:
+    """An object whose unpickling would run code: a checkpoint must never rebuild it."""
+
+    def __reduce__(self):
+        return (os.system, ("echo planted > planted.txt",))
+
+
+def test_a_checkpoint_holding_code_is_refused_without_running_it(tmp_path, monkeypatch):
+    import pytest
+    import torch
+
+    from prmkit.errors import PrmkitError
+    from prmkit.rl.checkpoint import CHECKPOINT, TrainState, load_checkpoint
+
+    monkeypatch.chdir(tmp_path)
+    torch.save({"step": 3, "model": _Planted()}, tmp_path / CHECKPOINT)
+    model = torch.nn.Linear(2, 2)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    state = TrainState(model, {}, optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 1.0))
+    with pytest.raises(PrmkitError, match="never unpickles code"):
+        load_checkpoint(tmp_path, state)
+    assert not (tmp_path / "planted.txt").exists()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ import torch
 
 from prmkit.config import to_dict
 from prmkit.data.jsonl import write_jsonl
-from prmkit.errors import ConfigError
+from prmkit.errors import ConfigError, PrmkitError
 from prmkit.rl.config import RESUMABLE_FIELDS
 
 CHECKPOINT = "checkpoint.pt"
@@ -75,7 +76,14 @@ def load_checkpoint(folder: Path, state: TrainState) -> int:
     path = folder / CHECKPOINT
     if not path.is_file():
         return 0
-    payload = torch.load(path, map_location="cpu", weights_only=False)
+    try:  # tensors and plain data only: a checkpoint never runs code when it is read
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        first = (str(exc).strip().splitlines() or [""])[0]
+        raise PrmkitError(
+            f"{path}: not a prmkit checkpoint: it holds objects other than tensors and plain data ({first}); "
+            "prmkit never unpickles code. Delete it to start over"
+        ) from None
     state.model.load_state_dict(payload["model"])
     for name, module in state.extra.items():
         module.load_state_dict(payload["extra"][name])
