@@ -1,6 +1,7 @@
 """The one data model every stage shares: Problem, Solution, StepLabels and LabeledSolution.
 
-Records are pydantic models that refuse unknown fields (a typo is an error, not a silent default);
+Records are pydantic models that refuse unknown fields (a typo is an error, not a silent default), read
+values strictly (`"1"` is not a number, `true` not a label) and refuse non-finite numbers;
 free-form extras go in ``metadata``.
 """
 
@@ -14,7 +15,7 @@ LabelSource = Literal["mc", "judge", "consensus", "human", "truth", "model"]
 
 
 class Record(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, strict=True, allow_inf_nan=False)
 
 
 class Problem(Record):
