@@ -45,7 +45,10 @@ class QuickstartConfig:
     temperature: float = field(default=0.8, metadata={"help": "sampling temperature of the policy"})
     rollouts: int = field(default=8, metadata={"help": "Monte Carlo rollouts per step prefix"})
     prm_labels: str = field(
-        default="consensus", metadata={"help": "labels the PRM trains on: consensus, mc (hard) or mc-soft"}
+        default="mc",
+        metadata={
+            "help": "labels the PRM trains on: mc (hard), mc-soft or consensus (fewer solutions, more accurate labels)"
+        },
     )
     prm_steps: int = field(default=300, metadata={"help": "PRM training steps"})
     prm_lr: float = field(default=1e-3, metadata={"help": "PRM learning rate"})
