@@ -29,8 +29,9 @@ def test_validate_prints_each_error_then_a_summary(tmp_path):
     assert result.exit_code == 1
     assert result.output.splitlines() == [
         f"{path}:2: malformed JSON: Expecting property name enclosed in double quotes at column 2",
+        f"{path}:3: field 'id': duplicate problem id 'p1' (first on line 1)",  # last-wins would hide line 1
         f"{path}:4: field 'question': missing",
-        "4 records, 2 bad",
+        "4 records, 3 bad",
     ]
 
 

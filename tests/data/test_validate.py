@@ -46,7 +46,7 @@ def _one_error(path, **kw):
     ],
 )
 def test_bad_jsonl_record_on_line_3(tmp_path, bad_line, expected):
-    path = _jsonl(tmp_path / "bad.jsonl", [PROBLEM, SOLUTION, bad_line, PROBLEM])
+    path = _jsonl(tmp_path / "bad.jsonl", [PROBLEM, SOLUTION, bad_line, {**PROBLEM, "id": "p4"}])
     assert _one_error(path).startswith(f"{path}:3: {expected}")
 
 
@@ -144,16 +144,17 @@ def test_validate_reports_every_bad_line(tmp_path):
         "not json",
         SOLUTION,
         {**SOLUTION, "steps": []},
-        PROBLEM,
+        {**PROBLEM, "id": "p5"},
         {"id": "p9", "answer": "1"},
         PROBLEM,
     ]
     path = _jsonl(tmp_path / "mixed.jsonl", lines)
     errors = validate_file(path)
-    assert [e.line for e in errors] == [2, 4, 6]
+    assert [e.line for e in errors] == [2, 4, 6, 7]
     assert errors[2].field == "question"
+    assert errors[3].message == "duplicate problem id 'p1' (first on line 1)"
     report = validate_report(path)
-    assert (report.records, report.bad) == (7, 3)
+    assert (report.records, report.bad) == (7, 4)
 
 
 def test_forced_kind_and_unknown_names(tmp_path):

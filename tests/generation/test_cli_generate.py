@@ -67,7 +67,7 @@ def test_generate_reports_bad_input_in_one_line(tiny_model_dir, tmp_path):
     problems = write_problems(tmp_path / "problems.jsonl", ["a", "b", "a"])
     result = run(tiny_model_dir, problems, tmp_path / "out.jsonl")
     assert result.exit_code == 2
-    assert "problems.jsonl:3: field 'id': duplicate id 'a' (first on line 1)" in result.output
+    assert "problems.jsonl:3: field 'id': duplicate problem id 'a' (first on line 1)" in result.output
     problems = write_problems(tmp_path / "ok.jsonl", ["a"])
     result = run(tiny_model_dir, problems, tmp_path / "out.jsonl", "--backend", "nope")
     assert result.exit_code == 2 and "unknown generation backend 'nope'" in result.output

@@ -26,7 +26,8 @@ def test_builtin_backends_are_registered_and_unknown_names_list_them():
         load_backend(GenerationConfig(backend="hf"))
 
 
-def test_a_dotted_path_plugs_in_an_outside_backend():
+def test_a_dotted_path_plugs_in_an_outside_backend(monkeypatch):
+    monkeypatch.setenv("PRMKIT_ALLOW_IMPORTS", "1")  # code named by a path is imported only on request
     backend = load_backend(
         GenerationConfig(backend="prmkit.generation.openai:OpenAIBackend", base_url="http://x/v1")
     )

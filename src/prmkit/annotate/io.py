@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import model_validator
 
-from prmkit.data.jsonl import iter_jsonl, parse_record
+from prmkit.data.jsonl import UniqueIds, iter_jsonl, parse_record, read_records
 from prmkit.data.records import LabeledSolution, Problem, Record, Solution, StepLabels, detect_kind
 from prmkit.errors import DataError
 
@@ -65,15 +65,10 @@ def read_annotations(path: str | Path) -> list[Annotation]:
     """Every line of an annotation output (LabeledSolution or Judgement), refusing duplicate ids."""
     path = Path(path)
     out: list[Annotation] = []
-    seen: dict[str, int] = {}
+    ids = UniqueIds(path, "solution.id")
     for line, obj in iter_jsonl(path):
         record = _parse(obj, path, line)
-        sid = record.solution.id
-        if sid in seen:
-            raise DataError(
-                f"duplicate solution id {sid!r} (first on line {seen[sid]})", path=path, line=line
-            )
-        seen[sid] = line
+        ids.add(f"solution id {record.solution.id!r}", line)
         out.append(record)
     return out
 
@@ -91,13 +86,9 @@ def read_pairs(solutions: str | Path, problems: str | Path | None = None) -> lis
     annotation lines (LabeledSolution or Judgement, which carry their problem).
     """
     solutions = Path(solutions)
-    by_id: dict[str, Problem] = {}
-    if problems is not None:
-        for line, obj in iter_jsonl(problems):
-            problem = parse_record(Problem, obj, problems, line)
-            by_id[problem.id] = problem
+    by_id = {p.id: p for p in read_records(problems, Problem)} if problems is not None else {}
     pairs: list[LabeledSolution] = []
-    seen: dict[str, int] = {}
+    ids = UniqueIds(solutions, "id")
     for line, obj in iter_jsonl(solutions):
         if isinstance(obj, dict) and detect_kind(obj) == "solution":
             solution = parse_record(Solution, obj, solutions, line)
@@ -113,15 +104,7 @@ def read_pairs(solutions: str | Path, problems: str | Path | None = None) -> lis
         else:
             record = _parse(obj, solutions, line)
             pair = LabeledSolution(problem=record.problem, solution=record.solution)
-        sid = pair.solution.id
-        if sid in seen:
-            raise DataError(
-                f"duplicate solution id {sid!r} (first on line {seen[sid]})",
-                path=solutions,
-                line=line,
-                field="id",
-            )
-        seen[sid] = line
+        ids.add(f"solution id {pair.solution.id!r}", line)
         pairs.append(pair)
     return pairs
 

@@ -40,17 +40,17 @@ def _option(name: str, help: str) -> inspect.Parameter:
 
 def grade_files(cfg: GradeConfig, solutions: Path, problems: Path, output: Path) -> Counter[str]:
     """Grade a Solution JSONL file against a Problem JSONL file; write one grade line per solution."""
-    from prmkit.data.jsonl import iter_jsonl, parse_record, read_records, write_jsonl
+    from prmkit.data.jsonl import UniqueIds, iter_jsonl, parse_record, read_records, write_jsonl
     from prmkit.data.records import Problem, Solution
     from prmkit.grading import grade_solutions
 
-    problem_list = read_records(problems, Problem)
+    problem_list = read_records(problems, Problem)  # refuses duplicate ids
     known = {p.id for p in problem_list}
-    if len(known) != len(problem_list):
-        raise DataError("duplicate problem ids", path=problems, field="id")
     sols = []
+    ids = UniqueIds(solutions)
     for line, obj in iter_jsonl(solutions):
         sol = parse_record(Solution, obj, solutions, line)
+        ids.add(f"solution id {sol.id!r}", line)
         if sol.problem_id not in known:
             raise DataError(
                 f"unknown problem id {sol.problem_id!r}", path=solutions, line=line, field="problem_id"

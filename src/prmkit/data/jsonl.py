@@ -69,9 +69,34 @@ def parse_record(model: type[M], obj: Any, path: str | Path, line: int) -> M:
     return record
 
 
+class UniqueIds:
+    """The ids read so far from one file: a repeated one is a DataError naming both lines (a later
+    duplicate would otherwise win silently, or be counted as done twice)."""
+
+    def __init__(self, path: str | Path, field: str = "id") -> None:
+        self.path, self.field = path, field
+        self.first_line: dict[str, int] = {}
+
+    def add(self, key: str | None, line: int | None) -> None:
+        if key is None:
+            return
+        if key in self.first_line:
+            raise DataError(
+                f"duplicate {key} (first on line {self.first_line[key]})", path=self.path, line=line, field=self.field
+            )
+        self.first_line[key] = line or 0
+
+
 def read_records(path: str | Path, model: type[M]) -> list[M]:
-    """Read a JSONL file of ``model`` records, raising on the first bad line."""
-    return [parse_record(model, obj, path, line) for line, obj in iter_jsonl(path)]
+    """Read a JSONL file of ``model`` records, raising on the first bad line or repeated id."""
+    from prmkit.data.records import record_key
+
+    ids, out = UniqueIds(path), []
+    for line, obj in iter_jsonl(path):
+        record = parse_record(model, obj, path, line)
+        ids.add(record_key(record), line)  # type: ignore[arg-type]
+        out.append(record)
+    return out
 
 
 def dumps(record: BaseModel | dict[str, Any]) -> str:

@@ -120,6 +120,20 @@ class LabeledSolution(Record):
         return self
 
 
+def record_key(record: Record) -> str | None:
+    """What must be unique among a file's records of one kind: a problem's id, a solution's id (a
+    labelled solution and a labels record are keyed by their solution)."""
+    if isinstance(record, Problem):
+        return f"problem id {record.id!r}"
+    if isinstance(record, Solution):
+        return f"solution id {record.id!r}"
+    if isinstance(record, LabeledSolution):
+        return f"labelled solution id {record.solution.id!r}"
+    if isinstance(record, StepLabels):
+        return f"labels of solution {record.solution_id!r}"
+    return None
+
+
 RECORD_KINDS: dict[str, type[Record]] = {
     "problem": Problem,
     "solution": Solution,

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from prmkit.data.formats import FORMATS, LoadOptions, Result
+from prmkit.data.jsonl import UniqueIds
+from prmkit.data.records import record_key
 from prmkit.errors import ConfigError, DataError
 
 Progress = Callable[[Iterator[Result]], Iterable[Result]]
@@ -36,11 +38,18 @@ def validate_report(
     file, split = fmt.resolve(None, path)
     report = ValidationReport(file)
     results = fmt.results(file, split, LoadOptions(kind=kind))
+    ids = UniqueIds(file)
     for result in progress(results) if progress else results:
         report.records += 1
-        if result.errors:
+        errors = list(result.errors)
+        for record in result.records:
+            try:
+                ids.add(record_key(record), result.row.line if result.row is not None else None)
+            except DataError as exc:
+                errors.append(exc)
+        if errors:
             report.bad += 1
-            report.errors.extend(result.errors)
+            report.errors.extend(errors)
     return report
 
 

@@ -18,11 +18,10 @@ from rich.console import Console
 from rich.progress import Progress
 
 from prmkit.config import save_config
-from prmkit.data.jsonl import AppendLog, iter_jsonl, parse_record
+from prmkit.data.jsonl import AppendLog, read_records
 from prmkit.data.prompts import DEFAULT_PROMPT, render_prompt, solution_from_text
 from prmkit.data.records import Problem
 from prmkit.data.steps import StepStyle
-from prmkit.errors import DataError
 from prmkit.generation.base import (
     Completion,
     GenerationConfig,
@@ -53,20 +52,7 @@ class GenerateConfig(GenerationConfig, SamplingConfig):
 
 def read_problems(path: Path) -> list[Problem]:
     """Problem records, refusing duplicate ids (they would collide in the output)."""
-    problems: list[Problem] = []
-    first_line: dict[str, int] = {}
-    for line, obj in iter_jsonl(path):
-        problem = parse_record(Problem, obj, path, line)
-        if problem.id in first_line:
-            raise DataError(
-                f"duplicate id {problem.id!r} (first on line {first_line[problem.id]})",
-                path=path,
-                line=line,
-                field="id",
-            )
-        first_line[problem.id] = line
-        problems.append(problem)
-    return problems
+    return read_records(path, Problem)
 
 
 def solution_id(problem: Problem, k: int) -> str:

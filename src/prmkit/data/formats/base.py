@@ -17,7 +17,7 @@ from typing import Annotated, Any, ClassVar, Literal, get_args
 from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
 from prmkit.data.formats.rows import Row, iter_jsonl_rows
-from prmkit.data.jsonl import validation_errors
+from prmkit.data.jsonl import UniqueIds, validation_errors
 from prmkit.data.records import (
     RECORD_KINDS,
     LabeledSolution,
@@ -26,6 +26,7 @@ from prmkit.data.records import (
     Record,
     Solution,
     StepLabels,
+    record_key,
 )
 from prmkit.errors import ConfigError, DataError
 from prmkit.paths import shared_data_dir
@@ -227,11 +228,16 @@ def register(cls: type[DatasetFormat]) -> type[DatasetFormat]:
 
 
 def collect(results: Iterable[Result], limit: int | None = None) -> list[Record]:
-    """All records of ``results`` (at most ``limit``), raising the first error."""
+    """All records of ``results`` (at most ``limit``), raising the first error or repeated id."""
     out: list[Record] = []
+    ids: UniqueIds | None = None
     for result in results:
         if result.errors:
             raise result.errors[0]
+        for record in result.records:
+            if result.row is not None:
+                ids = ids or UniqueIds(result.row.path)
+                ids.add(record_key(record), result.row.line)
         out.extend(result.records)
         if limit is not None and len(out) >= limit:
             return out[:limit]

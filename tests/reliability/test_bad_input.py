@@ -1,0 +1,76 @@
+"""Bad input is refused in one line that names the file, line and field, with no traceback and no
+silent wrong result. Each row: the files to write, the command, and the expected one-line error."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from prmkit.cli.main import app
+
+PROBLEM = {"id": "p1", "question": "Ann has 3 pens and gets 4 more. How many?", "answer": "7"}
+SOLUTION = {"id": "s1", "problem_id": "p1", "steps": ["3 + 4 = 7", "The answer is \\boxed{7}."]}
+LABELS = {"solution_id": "s1", "num_steps": 2, "first_error": -1, "hard": [1, 1], "source": "mc"}
+LABELLED = {"problem": PROBLEM, "solution": SOLUTION, "labels": LABELS}
+
+
+def jsonl(*records: dict) -> str:
+    return "".join(json.dumps(r) + "\n" for r in records)
+
+
+# (case, files, command with {name} placeholders for the files, expected error text)
+CASES = [
+    ("temperature nan", {"s.jsonl": jsonl(SOLUTION), "p.jsonl": jsonl(PROBLEM)},
+     "annotate mc {s.jsonl} -p {p.jsonl} -o {out} --backend synthetic-solver --temperature nan",
+     "temperature: Input should be a finite number (got nan)"),
+    ("temperature inf in generate", {"p.jsonl": jsonl(PROBLEM)},
+     "generate {p.jsonl} -o {out} --backend synthetic-solver --temperature inf",
+     "temperature: Input should be a finite number (got inf)"),
+    ("YAML n: true", {"s.jsonl": jsonl(SOLUTION), "p.jsonl": jsonl(PROBLEM), "c.yaml": "n: true\n"},
+     "annotate mc {s.jsonl} -p {p.jsonl} -o {out} --backend synthetic-solver --config {c.yaml}",
+     "c.yaml.n: expected a number, got True"),
+    ("YAML lr as a string", {"d.jsonl": jsonl(LABELLED), "c.yaml": "lr: fast\n"},
+     "train prm --data {d.jsonl} --model x --config {c.yaml}", "c.yaml.lr: expected a number, got 'fast'"),
+    ("learning rate nan", {"d.jsonl": jsonl(LABELLED)}, "train prm --data {d.jsonl} --model x --lr nan",
+     "lr: Input should be a finite number (got nan)"),
+    ("duplicate problem ids in annotate mc", {"s.jsonl": jsonl(SOLUTION), "p.jsonl": jsonl(PROBLEM, {**PROBLEM, "answer": "8"})},
+     "annotate mc {s.jsonl} -p {p.jsonl} -o {out} --backend synthetic-solver",
+     "p.jsonl:2: field 'id': duplicate problem id 'p1' (first on line 1)"),
+    ("duplicate solution ids in grade", {"s.jsonl": jsonl(SOLUTION, SOLUTION), "p.jsonl": jsonl(PROBLEM)},
+     "grade {s.jsonl} --problems {p.jsonl} --output {out}",
+     "s.jsonl:2: field 'id': duplicate solution id 's1' (first on line 1)"),
+    ("duplicate solution ids in train prm", {"d.jsonl": jsonl(LABELLED, LABELLED)},
+     "train prm --data {d.jsonl} --model x", "d.jsonl:2: field 'id': duplicate labelled solution id 's1' (first on line 1)"),
+    ("duplicate solution ids in validate", {"d.jsonl": jsonl(SOLUTION, SOLUTION)},
+     "data validate {d.jsonl}", "d.jsonl:2: field 'id': duplicate solution id 's1' (first on line 1)"),
+    ("hard label as a string", {"d.jsonl": jsonl({**LABELLED, "labels": {**LABELS, "hard": ["1", 1]}})},
+     "train prm --data {d.jsonl} --model x", "d.jsonl:1: field 'labels.hard.0': Input should be a valid integer"),
+    ("soft label nan", {"d.jsonl": jsonl(LABELLED).replace('"source"', '"soft": [NaN, 1.0], "source"')},
+     "train prm --data {d.jsonl} --model x", "d.jsonl:1: field 'labels.soft.0': Input should be a finite number"),
+    ("hard label true", {"d.jsonl": jsonl({**LABELLED, "labels": {**LABELS, "hard": [True, 1]}})},
+     "data validate {d.jsonl}", "d.jsonl:1: field 'labels.hard.0': Input should be a valid integer"),
+    ("module:attr backend without opting in", {"p.jsonl": jsonl(PROBLEM)},
+     "generate {p.jsonl} -o {out} --backend os:system",
+     "generation backend 'os:system' is a module:attr path to code outside prmkit"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("case", "files", "command", "expected"), CASES, ids=[c[0] for c in CASES])
+def test_bad_input_is_refused_in_one_line(tmp_path, monkeypatch, case, files, command, expected):
+    monkeypatch.delenv("PRMKIT_ALLOW_IMPORTS", raising=False)
+    paths = {name: tmp_path / name for name in files}
+    for name, text in files.items():
+        paths[name].write_text(text, encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    for name, path in {**paths, "out": out}.items():
+        command = command.replace("{" + name + "}", str(path))
+    args = command.split()
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code != 0, result.output
+    assert "Traceback" not in result.output and isinstance(result.exception, SystemExit)
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    summary = 1 if args[:2] == ["data", "validate"] else 0  # validate adds "N records, M bad"
+    assert len(lines) == 1 + summary and expected in lines[0], result.output
+    assert not out.exists() or out.read_text() == "", "a refused run wrote output"
