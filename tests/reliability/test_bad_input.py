@@ -51,6 +51,14 @@ CASES = [
      "train prm --data {d.jsonl} --model x", "d.jsonl:1: field 'labels.soft.0': Input should be a finite number"),
     ("hard label true", {"d.jsonl": jsonl({**LABELLED, "labels": {**LABELS, "hard": [True, 1]}})},
      "data validate {d.jsonl}", "d.jsonl:1: field 'labels.hard.0': Input should be a valid integer"),
+    ("generate into its own problems file", {"p.jsonl": jsonl(PROBLEM)},
+     "generate {p.jsonl} -o {p.jsonl} --backend synthetic-solver", "p.jsonl is also an input"),
+    ("annotate mc into its own input", {"s.jsonl": jsonl(SOLUTION), "p.jsonl": jsonl(PROBLEM)},
+     "annotate mc {s.jsonl} -p {p.jsonl} -o {s.jsonl} --backend synthetic-solver", "s.jsonl is also an input"),
+    ("grade into its problems file", {"s.jsonl": jsonl(SOLUTION), "p.jsonl": jsonl(PROBLEM)},
+     "grade {s.jsonl} --problems {p.jsonl} --output {p.jsonl}", "p.jsonl is also an input"),
+    ("quickstart run directory that is a file", {"r": "not a directory\n"},
+     "quickstart --run-dir {r}", "is a file, not a directory"),
     ("module:attr backend without opting in", {"p.jsonl": jsonl(PROBLEM)},
      "generate {p.jsonl} -o {out} --backend os:system",
      "generation backend 'os:system' is a module:attr path to code outside prmkit"),
@@ -74,3 +82,4 @@ def test_bad_input_is_refused_in_one_line(tmp_path, monkeypatch, case, files, co
     summary = 1 if args[:2] == ["data", "validate"] else 0  # validate adds "N records, M bad"
     assert len(lines) == 1 + summary and expected in lines[0], result.output
     assert not out.exists() or out.read_text() == "", "a refused run wrote output"
+    assert all(paths[name].read_text(encoding="utf-8") == text for name, text in files.items()), "an input changed"

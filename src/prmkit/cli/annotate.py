@@ -76,7 +76,9 @@ def _inputs() -> list[inspect.Parameter]:
 def mc(cfg: MCConfig, solutions: Path, problems: Path | None, output: Path) -> None:
     from prmkit.annotate.io import read_pairs
     from prmkit.annotate.mc import annotate_mc
+    from prmkit.locks import refuse_same_file
 
+    refuse_same_file(output, solutions, problems)
     s = annotate_mc(cfg, read_pairs(solutions, problems), output)
     typer.echo(
         f"labelled {s['written']} solutions ({s['skipped']} done earlier) with {s['rollouts']} rollouts "
@@ -91,7 +93,9 @@ def mc(cfg: MCConfig, solutions: Path, problems: Path | None, output: Path) -> N
 def judge(cfg: JudgeConfig, solutions: Path, problems: Path | None, output: Path) -> None:
     from prmkit.annotate.io import read_pairs
     from prmkit.annotate.judge import annotate_judge
+    from prmkit.locks import refuse_same_file
 
+    refuse_same_file(output, solutions, problems)
     s = annotate_judge(cfg, read_pairs(solutions, problems), output)
     typer.echo(
         f"judged {s['written']} solutions ({s['skipped']} done earlier, {s['unparsable']} unparsable); wrote {output}"

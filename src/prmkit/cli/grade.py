@@ -43,7 +43,9 @@ def grade_files(cfg: GradeConfig, solutions: Path, problems: Path, output: Path)
     from prmkit.data.jsonl import UniqueIds, iter_jsonl, parse_record, read_records, write_jsonl
     from prmkit.data.records import Problem, Solution
     from prmkit.grading import grade_solutions
+    from prmkit.locks import refuse_same_file
 
+    refuse_same_file(output, solutions, problems)
     problem_list = read_records(problems, Problem)  # refuses duplicate ids
     known = {p.id for p in problem_list}
     sols = []

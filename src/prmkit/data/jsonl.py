@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 from typing_extensions import Self
 
 from prmkit.errors import DataError
+from prmkit.locks import ExclusiveLock
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -121,17 +122,27 @@ def write_jsonl(path: str | Path, records: Iterable[BaseModel | dict[str, Any]])
 
 
 class AppendLog:
-    """An append-only JSONL file keyed by one field, safe against kill -9.
+    """An append-only JSONL file keyed by one field, safe against kill -9 and held by one writer.
 
-    On open, a torn last line (a crash mid-write) is cut off, and the keys already present are read,
-    so a resumed job skips finished work: no duplicates, no gaps. Each ``append`` is flushed and
-    fsynced before it returns.
+    On open, an exclusive lock is taken (``prmkit.locks``: a second writer is refused, naming the
+    first one's PID), a torn last line (a crash mid-write) is cut off, and the keys already present
+    are read, so a resumed job skips finished work: no duplicates, no gaps. Each ``append`` is flushed
+    and fsynced before it returns.
     """
 
     def __init__(self, path: str | Path, key: Callable[[dict[str, Any]], str] | str = "id") -> None:
         self.path = Path(path)
         self._key = (lambda obj: str(obj[key])) if isinstance(key, str) else key
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = ExclusiveLock(self.path)
+        self._lock.acquire()
+        try:
+            self._open()
+        except BaseException:
+            self._lock.release()
+            raise
+
+    def _open(self) -> None:
         self._repair()
         self.done: dict[str, dict[str, Any]] = {}
         for _, obj in iter_jsonl(self.path):
@@ -164,6 +175,7 @@ class AppendLog:
 
     def close(self) -> None:
         self._fh.close()
+        self._lock.release()
 
     def __enter__(self) -> Self:
         return self

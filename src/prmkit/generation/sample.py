@@ -30,6 +30,7 @@ from prmkit.generation.base import (
     sample_seed,
     stable_seed,
 )
+from prmkit.locks import refuse_same_file
 
 
 @dataclass
@@ -70,6 +71,7 @@ def generator_info(cfg: GenerateConfig, seed: int | None, completion: Completion
 
 def generate_solutions(cfg: GenerateConfig, problems_path: Path, output: Path) -> tuple[int, int]:
     """Append the missing solutions to ``output``; return (solutions written, problems skipped as done)."""
+    refuse_same_file(output, problems_path)
     problems = read_problems(problems_path)
     save_config(dataclasses.replace(cfg, api_key=None), output.with_suffix(".config.yaml"))
     written = 0

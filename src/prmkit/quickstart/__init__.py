@@ -19,6 +19,8 @@ from pathlib import Path
 from rich.console import Console
 
 from prmkit.config import save_config
+from prmkit.errors import PrmkitError
+from prmkit.locks import ExclusiveLock
 from prmkit.pipeline import DONE, Run, new_or_unfinished_run
 from prmkit.quickstart.config import QuickstartConfig
 
@@ -63,20 +65,23 @@ def run_quickstart(cfg: QuickstartConfig, console: Console | None = None) -> Pat
     plan = {k: v for k, v in (PLAN if cfg.synthetic else REAL_PLAN).items() if k not in skipped_stages(cfg)}
     if "critic" in plan and "verifier" not in plan:
         plan["critic"] = CRITIC_WAIT
-    run = Run(path, console, plan)
-    console.print(f"run directory: [bold]{path}[/bold]")
-    save_config(cfg, path / "config.yaml")
-    try:
-        with served_generator(cfg, console) as live:
-            run_stages(live, run, plan)
-    finally:
-        run.stop_background()
-    from prmkit.quickstart import stages
-    from prmkit.quickstart.summary import headline_table
+    if path.exists() and not path.is_dir():
+        raise PrmkitError(f"--run-dir {path} is a file, not a directory")
+    with ExclusiveLock(path / "run"):  # one quickstart per run directory
+        run = Run(path, console, plan)
+        console.print(f"run directory: [bold]{path}[/bold]")
+        save_config(cfg, path / "config.yaml")
+        try:
+            with served_generator(cfg, console) as live:
+                run_stages(live, run, plan)
+        finally:
+            run.stop_background()
+        from prmkit.quickstart import stages
+        from prmkit.quickstart.summary import headline_table
 
-    report = stages.write_report(path)  # always rewritten: cheap, and it shows every stage done so far
-    headline_table(run.summaries, console)
-    run.complete()
+        report = stages.write_report(path)  # always rewritten: cheap, and it shows every stage done so far
+        headline_table(run.summaries, console)
+        run.complete()
     console.print(f"report: [bold]{report}[/bold]")
     return path
 
