@@ -7,7 +7,9 @@ config can be written beside every output so a run is reproducible from its arti
 from __future__ import annotations
 
 import dataclasses
+import json
 import typing
+from collections.abc import Iterable
 from pathlib import Path
 from types import UnionType
 from typing import Any, TypeVar
@@ -130,6 +132,23 @@ def load_config(
     if overrides:
         data = merge(data, unflatten(overrides))
     return from_dict(cls, data, where)
+
+
+def refuse_changed_settings(cfg: Any, path: str | Path, free: Iterable[str] = (), hint: str = "") -> None:
+    """Refuse to resume work that a run with other settings started: every field of ``cfg`` except
+    the ``free`` ones (how the work runs, not what it computes) must equal the config saved at
+    ``path`` when the work began. Nothing to check when ``path`` does not exist."""
+    path = Path(path)
+    if not path.is_file():
+        return
+    saved = json.loads(json.dumps(to_dict(from_dict(type(cfg), read_yaml(path), str(path))), default=str))
+    now = json.loads(json.dumps(to_dict(cfg), default=str))
+    changed = sorted(k for k in now if k not in set(free) and saved.get(k) != now[k])
+    if changed:
+        raise ConfigError(
+            f"{path}: the work there was started with other settings ({', '.join(changed)}); resume with the "
+            f"same settings, {hint or 'or write to a new output'}"
+        )
 
 
 def save_config(cfg: Any, path: str | Path) -> None:

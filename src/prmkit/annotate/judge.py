@@ -26,12 +26,18 @@ from typing import Any
 
 from prmkit.annotate.critic_model import critic_info
 from prmkit.annotate.io import Judgement, solution_key
-from prmkit.config import save_config
+from prmkit.config import refuse_changed_settings, save_config
 from prmkit.data.jsonl import AppendLog
 from prmkit.data.records import LabeledSolution, StepLabels
 from prmkit.errors import ConfigError, DataError
 from prmkit.evaluate.critic import CRITIQUE_TEMPLATE, CriticVerdict, critique_prompt, parse_critique
-from prmkit.generation.base import GenerationBackend, GenerationConfig, load_backend, stable_seed
+from prmkit.generation.base import (
+    EXECUTION_FIELDS,
+    GenerationBackend,
+    GenerationConfig,
+    load_backend,
+    stable_seed,
+)
 from prmkit.grading import last_boxed
 from prmkit.progress import progress_bar
 
@@ -165,6 +171,8 @@ def annotate_judge(cfg: JudgeConfig, pairs: Sequence[LabeledSolution], output: s
     refuse_training_problems(pairs, spec.stream)
     written = unparsable = 0
     with AppendLog(output, key=solution_key) as log:
+        if log.done:
+            refuse_changed_settings(cfg, output.with_suffix(".config.yaml"), EXECUTION_FIELDS)
         save_config(dataclasses.replace(cfg, api_key=None), output.with_suffix(".config.yaml"))
         todo = [p for p in pairs if p.solution.id not in log]
         if todo:

@@ -50,12 +50,13 @@ from pathlib import Path
 from typing import Any
 
 from prmkit.annotate.io import solution_key
-from prmkit.config import from_dict, read_yaml, save_config
+from prmkit.config import refuse_changed_settings, save_config
 from prmkit.data.jsonl import AppendLog
 from prmkit.data.prompts import DEFAULT_PROMPT, render_prompt
 from prmkit.data.records import LabeledSolution, StepLabels
 from prmkit.data.steps import StepStyle, join_steps
 from prmkit.errors import ConfigError
+from prmkit.generation.base import EXECUTION_FIELDS as GENERATION_EXECUTION_FIELDS
 from prmkit.generation.base import (
     GenerationBackend,
     GenerationConfig,
@@ -68,11 +69,9 @@ from prmkit.progress import progress_bar
 from prmkit.registry import Registry
 
 # Fields that change how a run is executed, not which labels it produces (safe to change on resume).
-EXECUTION_FIELDS = frozenset(
-    {"progress", "ray", "ray_address", "ray_workers", "ray_chunk", "rollouts_per_call", "grade_workers",
-     "batch_size", "max_concurrency", "timeout", "retries", "retry_backoff", "api_key", "api_key_env",
-     "device", "logprobs"}
-)  # fmt: skip
+EXECUTION_FIELDS = GENERATION_EXECUTION_FIELDS | {
+    "ray", "ray_address", "ray_workers", "ray_chunk", "rollouts_per_call", "grade_workers",
+}  # fmt: skip
 
 
 @dataclass
@@ -371,20 +370,6 @@ def _local_stream(cfg: MCConfig, pairs: Sequence[LabeledSolution]) -> Iterator[L
         yield from label_stream(cfg, backend, pairs)
 
 
-def check_resume(cfg: MCConfig, config_path: Path, has_records: bool) -> None:
-    """Refuse to append to an output that a run with other labelling settings started."""
-    if not (has_records and config_path.exists()):
-        return
-    saved = dataclasses.asdict(from_dict(MCConfig, read_yaml(config_path), str(config_path)))
-    now = dataclasses.asdict(cfg)
-    changed = sorted(k for k in now if k not in EXECUTION_FIELDS and saved.get(k) != now[k])
-    if changed:
-        raise ConfigError(
-            f"{config_path}: the output was started with other settings ({', '.join(changed)}); "
-            "resume with the same settings or write to a new output"
-        )
-
-
 def annotate_mc(cfg: MCConfig, pairs: Sequence[LabeledSolution], output: str | Path) -> dict[str, Any]:
     """Append MC labels for the solutions of ``pairs`` not yet in ``output``; return a summary."""
     output = Path(output)
@@ -392,7 +377,8 @@ def annotate_mc(cfg: MCConfig, pairs: Sequence[LabeledSolution], output: str | P
     start = time.perf_counter()
     written = rollouts = 0
     with AppendLog(output, key=solution_key) as log:
-        check_resume(cfg, config_path, bool(log.done))
+        if log.done:
+            refuse_changed_settings(cfg, config_path, EXECUTION_FIELDS)
         save_config(dataclasses.replace(cfg, api_key=None), config_path)
         todo = [p for p in pairs if p.solution.id not in log]
         if todo:

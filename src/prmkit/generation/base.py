@@ -56,6 +56,13 @@ class Completion:
     token_ids: list[int] | None = None
 
 
+# Fields that say how generation runs, not what it samples: a resumed output may change them.
+EXECUTION_FIELDS = frozenset(
+    {"progress", "batch_size", "max_concurrency", "timeout", "retries", "retry_backoff", "api_key", "api_key_env",
+     "device", "logprobs", "tensor_parallel_size", "gpu_memory_utilization"}
+)  # fmt: skip
+
+
 @dataclass
 class GenerationConfig:
     """Which backend generates, from which model, and how it is run.

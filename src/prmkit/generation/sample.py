@@ -17,12 +17,13 @@ from typing import Any
 from rich.console import Console
 from rich.progress import Progress
 
-from prmkit.config import save_config
+from prmkit.config import refuse_changed_settings, save_config
 from prmkit.data.jsonl import AppendLog, read_records
 from prmkit.data.prompts import DEFAULT_PROMPT, render_prompt, solution_from_text
 from prmkit.data.records import Problem
 from prmkit.data.steps import StepStyle
 from prmkit.generation.base import (
+    EXECUTION_FIELDS,
     Completion,
     GenerationConfig,
     SamplingConfig,
@@ -73,9 +74,12 @@ def generate_solutions(cfg: GenerateConfig, problems_path: Path, output: Path) -
     """Append the missing solutions to ``output``; return (solutions written, problems skipped as done)."""
     refuse_same_file(output, problems_path)
     problems = read_problems(problems_path)
-    save_config(dataclasses.replace(cfg, api_key=None), output.with_suffix(".config.yaml"))
+    config_path = output.with_suffix(".config.yaml")
     written = 0
     with AppendLog(output) as log:
+        if log.done:
+            refuse_changed_settings(cfg, config_path, EXECUTION_FIELDS)
+        save_config(dataclasses.replace(cfg, api_key=None), config_path)
         todo = [p for p in problems if any(solution_id(p, k) not in log for k in range(cfg.n))]
         if not todo:
             return 0, len(problems)

@@ -19,9 +19,9 @@ from typing import Any
 
 import torch
 
-from prmkit.config import to_dict
+from prmkit.config import refuse_changed_settings
 from prmkit.data.jsonl import write_jsonl
-from prmkit.errors import ConfigError, PrmkitError
+from prmkit.errors import PrmkitError
 from prmkit.rl.config import RESUMABLE_FIELDS
 
 CHECKPOINT = "checkpoint.pt"
@@ -106,15 +106,4 @@ def trim_log(path: Path, step: int) -> list[dict[str, Any]]:
 
 def check_same_run(path: Path, cfg: Any) -> None:
     """Refuse to resume from a folder whose saved config differs (other than ``RESUMABLE_FIELDS``)."""
-    import yaml
-
-    if not path.is_file():
-        return
-    saved = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    now = json.loads(json.dumps(to_dict(cfg)))
-    changed = sorted(k for k in now if k not in RESUMABLE_FIELDS and saved.get(k) != now[k])
-    if changed:
-        raise ConfigError(
-            f"{path.parent} holds a run with other settings ({', '.join(changed)}); "
-            "use another --output-dir, or --no-resume to start over there"
-        )
+    refuse_changed_settings(cfg, path, RESUMABLE_FIELDS, "use another --output-dir, or --no-resume to start over there")

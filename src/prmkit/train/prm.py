@@ -16,6 +16,7 @@ the final metrics, and ``checkpoints/`` for resuming.
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,7 @@ from typing import Any, Literal
 import torch
 import torch.nn.functional as F
 
-from prmkit.config import save_config, to_dict
+from prmkit.config import refuse_changed_settings, save_config, to_dict
 from prmkit.data.encoding import StepFormat
 from prmkit.data.records import LabeledSolution
 from prmkit.errors import ConfigError, PrmkitError
@@ -319,6 +320,26 @@ def _with_lora(model: Any, cfg: PRMTrainConfig) -> Any:
     return get_peft_model(model, lora)
 
 
+# Settings a resumed run may change: how long it trains and how it logs and saves, not what it learns.
+RESUMABLE_FIELDS = ("epochs", "max_steps", "eval_steps", "save_steps", "save_total_limit", "logging_steps", "resume")
+
+
+def last_complete_checkpoint(folder: Path) -> str | None:
+    """The newest checkpoint the Trainer finished writing: its ``trainer_state.json``, written last,
+    parses. Newer ones a kill left half-written are removed, so training resumes from the state a
+    finished step left, exactly as an uninterrupted run would have it."""
+    if not folder.is_dir():
+        return None
+    numbered = [p for p in folder.glob("checkpoint-*") if p.name.rpartition("-")[2].isdigit()]
+    for candidate in sorted(numbered, key=lambda p: int(p.name.rpartition("-")[2]), reverse=True):
+        try:
+            json.loads((candidate / "trainer_state.json").read_text(encoding="utf-8"))
+            return str(candidate)
+        except (OSError, ValueError):
+            shutil.rmtree(candidate)
+    return None
+
+
 @dataclass
 class TrainResult:
     output_dir: Path
@@ -335,7 +356,6 @@ def train_prm(
 ) -> TrainResult:
     """Train a PRM (or ORM, per ``cfg.objective``) and save it to ``cfg.output_dir``."""
     from transformers import PrinterCallback, TrainingArguments, set_seed
-    from transformers.trainer_utils import get_last_checkpoint
 
     from prmkit.train.prm_metrics import held_out_metrics, probabilities_for_metrics
     from prmkit.train.prm_progress import RichProgress
@@ -422,7 +442,11 @@ def train_prm(
         callbacks=[RichProgress()],
     )
     trainer.remove_callback(PrinterCallback)
-    last = get_last_checkpoint(str(checkpoints)) if cfg.resume and checkpoints.is_dir() else None
+    last = last_complete_checkpoint(checkpoints) if cfg.resume else None
+    if last is not None:
+        refuse_changed_settings(cfg, Path(cfg.output_dir) / "train_config.yaml", RESUMABLE_FIELDS,
+                                "or pass --no-resume to start over")  # fmt: skip
+    save_config(cfg, Path(cfg.output_dir) / "train_config.yaml")
     if cfg.max_steps != 0:
         if step_positions and last is None:
             trainer.calibrate_head()
