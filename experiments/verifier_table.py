@@ -114,6 +114,7 @@ def evaluate(base: Path, backbone: Path, recipe: str, prm: Path) -> None:
 def beam(base: Path, backbone: Path, recipe: str, prm: Path) -> None:
     """PRM-guided beam search (4 x 4) on the report half, sampled by the policy; skipped where done."""
     import yaml
+    from transformers import AutoTokenizer
 
     from prmkit.data.jsonl import read_records
     from prmkit.data.records import Problem
@@ -133,8 +134,10 @@ def beam(base: Path, backbone: Path, recipe: str, prm: Path) -> None:
     results = search(problems, cfg, backend, load_prm(str(prm), device="cpu"))
     picked = [r.solution for r in results]
     grades = grade_solutions([p for p, s in zip(problems, picked) if s], [s for s in picked if s])
+    tokenizer = AutoTokenizer.from_pretrained(base / "quickstart" / "policy")
     candidates = [json.loads(line) for line in (out.parent / "bon" / "candidates.jsonl").open()]
-    bon_tokens = sum(c["solution"]["generator"]["num_tokens"] for r in candidates for c in r["candidates"])
+    bon_tokens = sum(len(tokenizer.encode("\n\n".join(c["solution"]["steps"]), add_special_tokens=False))
+                     for r in candidates for c in r["candidates"])  # fmt: skip
     out.write_text(json.dumps({
         "accuracy": sum(g.correct for g in grades) / len(problems),
         "generated_tokens": results[0].stats["generated_tokens"] if results else 0,

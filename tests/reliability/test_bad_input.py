@@ -82,4 +82,6 @@ def test_bad_input_is_refused_in_one_line(tmp_path, monkeypatch, case, files, co
     summary = 1 if args[:2] == ["data", "validate"] else 0  # validate adds "N records, M bad"
     assert len(lines) == 1 + summary and expected in lines[0], result.output
     assert not out.exists() or out.read_text() == "", "a refused run wrote output"
-    assert all(paths[name].read_text(encoding="utf-8") == text for name, text in files.items()), "an input changed"
+    assert all(paths[name].read_text(encoding="utf-8") == text for name, text in files.items()), (
+        "an input changed"
+    )

@@ -34,7 +34,9 @@ def test_a_second_writer_is_refused_with_the_holders_pid(tmp_path):
     out = tmp_path / "mc.jsonl"
     proc = holder(out)
     try:
-        with pytest.raises(PrmkitError, match=rf"mc.jsonl is being written by another process \(pid {proc.pid}\)"):
+        with pytest.raises(
+            PrmkitError, match=rf"mc.jsonl is being written by another process \(pid {proc.pid}\)"
+        ):
             AppendLog(out)
     finally:
         proc.kill()

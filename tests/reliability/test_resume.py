@@ -1,66 +1,13 @@
-"""Resuming: changed settings are refused, and a resumed PRM training run ends exactly where an
-uninterrupted one does, even when the kill tore its newest checkpoint."""
+"""Resuming sampling with other settings is refused (the PRM trainer's cases: tests/train/test_prm_resume.py)."""
 
 from __future__ import annotations
 
-import json
-import sys
-from pathlib import Path
-
 import pytest
-import torch
-from safetensors.torch import load_file
-from transformers import LlamaForCausalLM
 
 from prmkit.data.jsonl import write_jsonl
 from prmkit.errors import ConfigError
 from prmkit.generation.sample import GenerateConfig, generate_solutions
-from prmkit.score import tiny
 from prmkit.synthetic.world import WorldConfig, make_problems
-from prmkit.train.prm import PRMTrainConfig, train_prm
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "train"))
-from test_prm_train import rule_data  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def backbone(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("backbone") / "lm"
-    tok = tiny.byte_level_tokenizer()
-    torch.manual_seed(0)
-    LlamaForCausalLM(tiny.llama_config(tok, hidden=32)).save_pretrained(folder)
-    tok.save_pretrained(folder)
-    return str(folder)
-
-
-def cfg(backbone: str, out: Path, **kw) -> PRMTrainConfig:
-    base = dict(model=backbone, output_dir=str(out), batch_size=8, lr=3e-3, eval_steps=0, save_steps=4,
-                logging_steps=1000, max_steps=8, eval_fraction=0.0)  # fmt: skip
-    return PRMTrainConfig(**{**base, **kw})
-
-
-def test_a_torn_newest_checkpoint_is_skipped_and_the_resumed_run_equals_the_uninterrupted_one(backbone, tmp_path):
-    data = rule_data(120, "train")
-    whole = train_prm(data, cfg(backbone, tmp_path / "whole"))
-    resumed_dir = tmp_path / "resumed"
-    train_prm(data, cfg(backbone, resumed_dir))
-    checkpoints = resumed_dir / "checkpoints"
-    (checkpoints / "checkpoint-8" / "trainer_state.json").write_text('{"global_st')  # killed mid-write
-    again = train_prm(data, cfg(backbone, resumed_dir))
-    assert again.resumed_from == str(checkpoints / "checkpoint-4")
-    a = load_file(str(whole.output_dir / "model.safetensors"))
-    b = load_file(str(again.output_dir / "model.safetensors"))
-    assert all(torch.equal(a[k], b[k]) for k in a)  # steps 5-8 redone exactly
-    state = json.loads((checkpoints / "checkpoint-8" / "trainer_state.json").read_text())
-    assert state["global_step"] == 8
-
-
-def test_train_prm_refuses_to_resume_with_other_settings(backbone, tmp_path):
-    data = rule_data(40, "train")
-    train_prm(data, cfg(backbone, tmp_path / "prm", max_steps=4))
-    with pytest.raises(ConfigError, match=r"other settings \(labels, lr\).*--no-resume"):
-        train_prm(data, cfg(backbone, tmp_path / "prm", max_steps=8, lr=1e-2, labels="soft"))
-    assert train_prm(data, cfg(backbone, tmp_path / "prm", max_steps=8)).resumed_from  # longer: allowed
 
 
 def test_generate_refuses_to_resume_with_another_temperature(tmp_path):
@@ -70,4 +17,7 @@ def test_generate_refuses_to_resume_with_another_temperature(tmp_path):
     generate_solutions(GenerateConfig(**solver, n=2, temperature=0.8), problems, out)
     with pytest.raises(ConfigError, match=r"other settings \(temperature\)"):
         generate_solutions(GenerateConfig(**solver, n=2, temperature=1.5), problems, out)
-    assert generate_solutions(GenerateConfig(**solver, n=2, temperature=0.8, batch_size=3), problems, out)[1] == 3
+    assert (
+        generate_solutions(GenerateConfig(**solver, n=2, temperature=0.8, batch_size=3), problems, out)[1]
+        == 3
+    )
