@@ -4,11 +4,14 @@ silent wrong result. Each row: the files to write, the command, and the expected
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from prmkit.cli.main import app
+from prmkit.score import tiny
 
 PROBLEM = {"id": "p1", "question": "Ann has 3 pens and gets 4 more. How many?", "answer": "7"}
 SOLUTION = {"id": "s1", "problem_id": "p1", "steps": ["3 + 4 = 7", "The answer is \\boxed{7}."]}
@@ -59,20 +62,45 @@ CASES = [
      "grade {s.jsonl} --problems {p.jsonl} --output {p.jsonl}", "p.jsonl is also an input"),
     ("quickstart run directory that is a file", {"r": "not a directory\n"},
      "quickstart --run-dir {r}", "is a file, not a directory"),
+    ("JSON nested too deeply", {"d.jsonl": "[" * 100000 + "]" * 100000 + "\n"},
+     "data validate {d.jsonl}", "d.jsonl:1: JSON nested too deeply to be a record"),
+    ("negative learning rate", {"d.jsonl": jsonl(LABELLED)}, "train prm --data {d.jsonl} --model x --lr -1",
+     "need lr > 0"),
+    ("zero save steps", {"d.jsonl": jsonl(LABELLED)}, "train prm --data {d.jsonl} --model x --save-steps 0",
+     "save_steps, save_total_limit and logging_steps must be at least 1"),
+    ("negative max steps", {"d.jsonl": jsonl(LABELLED)}, "train prm --data {d.jsonl} --model x --max-steps -5",
+     "max_steps >= -1"),
+    ("score max length 1", {"d.jsonl": jsonl(LABELLED)}, "score --prm {prm} --input {d.jsonl} --max-length 1 --output {out}",
+     "max_length must be at least 2 tokens"),
+    ("score on cuda without a GPU", {"d.jsonl": jsonl(LABELLED)},
+     "score --prm {prm} --input {d.jsonl} --device cuda --output {out}", "torch sees no CUDA device here"),
+    ("serve on port 70000", {}, "serve --prm {prm} --port 70000", "port must lie in 0..65535, got 70000"),
+    ("a solution of 100,000 steps in annotate mc", {"s.jsonl": jsonl({**SOLUTION, "steps": ["1 + 1 = 2"] * 100_000}), "p.jsonl": jsonl(PROBLEM)},
+     "annotate mc {s.jsonl} -p {p.jsonl} -o {out} --backend synthetic-solver", "has 100000 steps; MC annotation labels at most 256"),
+    ("grade output that is a directory", {"s.jsonl": jsonl(SOLUTION), "p.jsonl": jsonl(PROBLEM)},
+     "grade {s.jsonl} --problems {p.jsonl} --output {dir}", "is a directory; name the file to write"),
     ("module:attr backend without opting in", {"p.jsonl": jsonl(PROBLEM)},
      "generate {p.jsonl} -o {out} --backend os:system",
      "generation backend 'os:system' is a module:attr path to code outside prmkit"),
 ]  # fmt: skip
 
 
+@pytest.fixture(scope="module")
+def prm(tmp_path_factory) -> Path:
+    return tiny.make_prmkit_prm(tmp_path_factory.mktemp("prm") / "prm")
+
+
 @pytest.mark.parametrize(("case", "files", "command", "expected"), CASES, ids=[c[0] for c in CASES])
-def test_bad_input_is_refused_in_one_line(tmp_path, monkeypatch, case, files, command, expected):
+def test_bad_input_is_refused_in_one_line(tmp_path, monkeypatch, prm, case, files, command, expected):
+    if "cuda" in case and torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
     monkeypatch.delenv("PRMKIT_ALLOW_IMPORTS", raising=False)
     paths = {name: tmp_path / name for name in files}
     for name, text in files.items():
         paths[name].write_text(text, encoding="utf-8")
     out = tmp_path / "out.jsonl"
-    for name, path in {**paths, "out": out}.items():
+    (tmp_path / "dir").mkdir()
+    for name, path in {**paths, "out": out, "prm": prm, "dir": tmp_path / "dir"}.items():
         command = command.replace("{" + name + "}", str(path))
     args = command.split()
     result = CliRunner().invoke(app, args)
@@ -82,6 +110,7 @@ def test_bad_input_is_refused_in_one_line(tmp_path, monkeypatch, case, files, co
     summary = 1 if args[:2] == ["data", "validate"] else 0  # validate adds "N records, M bad"
     assert len(lines) == 1 + summary and expected in lines[0], result.output
     assert not out.exists() or out.read_text() == "", "a refused run wrote output"
+    assert not list(tmp_path.glob("*.tmp")), "a temporary file was left behind"
     assert all(paths[name].read_text(encoding="utf-8") == text for name, text in files.items()), (
         "an input changed"
     )

@@ -55,7 +55,7 @@ from prmkit.data.jsonl import AppendLog
 from prmkit.data.prompts import DEFAULT_PROMPT, render_prompt
 from prmkit.data.records import LabeledSolution, StepLabels
 from prmkit.data.steps import StepStyle, join_steps
-from prmkit.errors import ConfigError
+from prmkit.errors import ConfigError, DataError
 from prmkit.generation.base import EXECUTION_FIELDS as GENERATION_EXECUTION_FIELDS
 from prmkit.generation.base import (
     GenerationBackend,
@@ -72,6 +72,9 @@ from prmkit.registry import Registry
 EXECUTION_FIELDS = GENERATION_EXECUTION_FIELDS | {
     "ray", "ray_address", "ray_workers", "ray_chunk", "rollouts_per_call", "grade_workers",
 }  # fmt: skip
+
+
+MAX_STEPS = 256  # steps per solution; prefix prompts of a longer one would take quadratic memory
 
 
 @dataclass
@@ -373,6 +376,13 @@ def _local_stream(cfg: MCConfig, pairs: Sequence[LabeledSolution]) -> Iterator[L
 def annotate_mc(cfg: MCConfig, pairs: Sequence[LabeledSolution], output: str | Path) -> dict[str, Any]:
     """Append MC labels for the solutions of ``pairs`` not yet in ``output``; return a summary."""
     output = Path(output)
+    for pair in pairs:  # every step prefix becomes a prompt: the cost grows with the square of the steps
+        if len(pair.solution.steps) > MAX_STEPS:
+            raise DataError(
+                f"solution {pair.solution.id!r} has {len(pair.solution.steps)} steps; MC annotation labels at most "
+                f"{MAX_STEPS} (split it into fewer, larger steps)",
+                field="steps",
+            )
     config_path = output.with_suffix(".config.yaml")
     start = time.perf_counter()
     written = rollouts = 0

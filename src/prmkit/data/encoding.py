@@ -35,6 +35,10 @@ class StepFormat:
     add_bos: bool = field(default=True, metadata={"help": "prepend the tokenizer's BOS token when it has one"})
     max_length: int | None = field(default=None, metadata={"help": "drop trailing steps (then the question's start) beyond this many tokens"})
 
+    def __post_init__(self) -> None:
+        if self.max_length is not None and self.max_length < 2:
+            raise ValueError(f"max_length must be at least 2 tokens, got {self.max_length}")
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 

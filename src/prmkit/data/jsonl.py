@@ -27,6 +27,8 @@ def decode_line(raw: bytes, path: str | Path, lineno: int) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise DataError(f"malformed JSON: {exc.msg} at column {exc.colno}", path=path, line=lineno)
+    except RecursionError:
+        raise DataError("JSON nested too deeply to be a record", path=path, line=lineno) from None
 
 
 def iter_jsonl(path: str | Path) -> Iterator[tuple[int, Any]]:
@@ -108,16 +110,24 @@ def dumps(record: BaseModel | dict[str, Any]) -> str:
 def write_jsonl(path: str | Path, records: Iterable[BaseModel | dict[str, Any]]) -> int:
     """Write all records atomically (temp file + rename); return how many were written."""
     path = Path(path)
+    if path.is_dir():
+        raise DataError("is a directory; name the file to write", path=path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     count = 0
-    with tmp.open("w", encoding="utf-8") as fh:
-        for rec in records:
-            fh.write(dumps(rec) + "\n")
-            count += 1
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with tmp.open("w", encoding="utf-8") as fh:
+            for rec in records:
+                fh.write(dumps(rec) + "\n")
+                count += 1
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise DataError(f"cannot write ({exc.strerror or exc}) after {count} records; nothing was replaced", path=path) from None
+    finally:
+        tmp.unlink(missing_ok=True)
     return count
 
 

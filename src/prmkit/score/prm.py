@@ -65,6 +65,8 @@ class PRMConfig:
     def __post_init__(self) -> None:
         if self.batch_size < 1 or self.max_tokens < 1:
             raise ValueError("batch_size and max_tokens must be positive")
+        if self.max_length is not None and self.max_length < 2:
+            raise ValueError(f"max_length must be at least 2 tokens, got {self.max_length}")
 
 
 ProblemLike = str | Problem

@@ -91,6 +91,8 @@ class ServeConfig(PRMConfig):
             raise ValueError(
                 "max_batch_size, max_queue, max_body_bytes, max_steps and max_solutions must be positive"
             )
+        if not 0 <= self.port <= 65535:
+            raise ValueError(f"port must lie in 0..65535, got {self.port}")
 
     def resolved_token(self) -> str | None:
         return self.token or os.environ.get(TOKEN_ENV) or None

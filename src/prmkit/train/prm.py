@@ -192,6 +192,10 @@ class PRMTrainConfig:
             raise ValueError(f"eval_fraction must lie in [0, 1), got {self.eval_fraction}")
         if self.batch_size < 1 or self.grad_accum < 1:
             raise ValueError("batch_size and grad_accum must be at least 1")
+        if self.lr <= 0 or self.epochs <= 0 or self.max_steps < -1:
+            raise ValueError(f"need lr > 0, epochs > 0 and max_steps >= -1 (got {self.lr}, {self.epochs}, {self.max_steps})")
+        if min(self.save_steps, self.save_total_limit, self.logging_steps) < 1 or self.eval_steps < 0:
+            raise ValueError("save_steps, save_total_limit and logging_steps must be at least 1, eval_steps at least 0")
         if self.objective == "orm" and self.label_kind != "value":
             raise ValueError("an ORM learns final-answer correctness; --label-kind applies to PRMs")
         if self.pairwise_weight < 0 or self.lm_weight < 0:
