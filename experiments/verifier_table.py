@@ -20,7 +20,9 @@ run resumes. ``--table-only`` prints the table from what exists.
 
     OMP_NUM_THREADS=1 python experiments/verifier_table.py --out runs/verifier_table --seeds 0 1 2
 
-``--backbones`` and ``--recipes`` run a subset; the table shows "-" where a cell was not run.
+By default the default world runs the ``CORE`` recipes on every backbone and the harder world the
+``HARDER`` ones, with beam search for the quickstart's recipe; ``--recipes all`` adds the ablations,
+``--recipes NAME ...`` and ``--backbones`` run a subset. The table leaves out rows with no run.
 """
 
 from __future__ import annotations
@@ -53,6 +55,13 @@ RECIPES: dict[str, dict[str, Any]] = {
     },
     "likelihood head, backbone trained (value, hard)": {"labels": "hard", "head": "likelihood"},
 }  # fmt: skip
+CORE = [
+    "value, hard, CE (Math-Shepherd / Lessons)", "progress, soft + sibling pairs",
+    "likelihood head, frozen backbone (value, hard)", "likelihood head, frozen backbone (progress, soft + pairs)",
+    "likelihood head, backbone trained (value, hard)",
+]  # fmt: skip
+HARDER = ["value, hard, CE (Math-Shepherd / Lessons)", "likelihood head, frozen backbone (value, hard)"]
+BEAM = ["likelihood head, frozen backbone (value, hard)"]
 BACKBONES = {"policy": "quickstart/policy", "verifier": "quickstart/verifier", "world-model": "world-model"}
 STRONGER = {"verifier": "policy_steps", "world-model": "world_model_steps"}
 SPLITS = ("select", "report")
@@ -198,6 +207,8 @@ def table(a: argparse.Namespace) -> str:
             for recipe, label in rows:
                 sel = [cell(b, backbone, recipe, "select") for b in bases]
                 rep = [cell(b, backbone, recipe, "report") for b in bases]
+                if not any(sel + rep):
+                    continue
                 key, bon = (
                     ("ranking_auroc_likelihood", "likelihood")
                     if recipe is None
@@ -228,18 +239,20 @@ def main() -> None:
     p.add_argument("--policy-steps", type=int, default=750, help="training steps of the verifier (the policy's)")
     p.add_argument("--world-model-steps", type=int, default=1500, help="training steps of the world model")
     p.add_argument("--quickstart-args", default="", help="extra quickstart flags (a smoke run's small sizes)")
-    p.add_argument("--recipes", nargs="*", default=[], help="recipe names to run (default: all)")
-    p.add_argument("--beam", nargs="*", default=[], help="recipes to run beam search with on the report half")
+    p.add_argument("--recipes", nargs="*", default=[], help="recipe names to run, or 'all' (default: CORE, HARDER)")
+    p.add_argument("--beam", nargs="*", default=BEAM, help="recipes to run beam search with on the report half")
     p.add_argument("--table-only", action="store_true", help="print the table from what exists")
     a = p.parse_args()
-    for name in [r for r in RECIPES if a.recipes and r not in a.recipes]:
-        del RECIPES[name]
+    unknown = [r for r in a.recipes + a.beam if r not in RECIPES and r != "all"]
+    if unknown:
+        p.error(f"unknown recipes {unknown}; known: {list(RECIPES)}")
     if not a.table_only:
         for world in a.worlds:
+            chosen = list(RECIPES) if a.recipes == ["all"] else a.recipes or (CORE if world == "default" else HARDER)
             for seed in a.seeds:
                 base = prepare(a, world, seed)
                 for backbone in (base / BACKBONES[b] for b in a.backbones):
-                    for recipe in RECIPES:
+                    for recipe in sorted(chosen, key=list(RECIPES).index):
                         prm = train(base, backbone, recipe)
                         evaluate(base, backbone, recipe, prm)
                         if recipe in a.beam:
