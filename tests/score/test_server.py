@@ -101,6 +101,16 @@ def test_limits_answer_413(prm, prm_dir):
         assert client.post("/score", json={"problem": "q", "steps": ["a"] * 10}).status_code == 200
 
 
+def test_a_request_over_the_token_budget_answers_413_before_scoring(prm, prm_dir):
+    """One long step costs quadratically: the budget is counted in the PRM's own tokens."""
+    with _client(prm, prm_dir, max_request_tokens=300) as client:
+        tokens = len(prm.encode("q", ["1" * 1000]))
+        long = client.post("/score", json={"problem": "q", "steps": ["1" * 1000]})
+        assert long.status_code == 413 and long.json()["error"] == f"{tokens} tokens in one request; the limit is 300"
+        assert client.get("/health").json()["solutions"] == 0  # refused before it reached the model
+        assert client.post("/score", json={"problem": "q", "steps": ["1" * 50]}).status_code == 200
+
+
 def test_token_is_required_everywhere_but_health(prm, prm_dir):
     cfg = ServeConfig(prm=str(prm_dir), token=TOKEN)
     with TestClient(create_app(prm, cfg)) as client:

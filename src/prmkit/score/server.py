@@ -5,7 +5,8 @@ OpenAPI docs (``/docs``, ``/openapi.json``).
 
 - Validation: bad JSON or fields answer 422 with ``error`` naming the field (``body.steps.1: ...``).
 - Limits: a body over ``max_body_bytes`` answers 413 before it is parsed, and so does a request over
-  ``max_steps`` steps or ``max_solutions`` solutions.
+  ``max_steps`` steps, ``max_solutions`` solutions or ``max_request_tokens`` tokens (as the PRM encodes
+  them: scoring cost grows with the tokens, so this bounds what one request can cost).
 - Dynamic batching (``prmkit.score.batcher``): concurrent requests share forward passes; a full queue
   answers 503 with ``Retry-After`` (backpressure instead of running out of memory).
 - Security: binds to 127.0.0.1 unless told otherwise; with a token (``--token`` or
@@ -17,6 +18,7 @@ OpenAPI docs (``/docs``, ``/openapi.json``).
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import sys
@@ -74,6 +76,10 @@ class ServeConfig(PRMConfig):
         default=512, metadata={"help": "most steps per request (all solutions together); more: 413"}
     )
     max_solutions: int = field(default=64, metadata={"help": "most solutions per request; more: 413"})
+    max_request_tokens: int = field(
+        default=16384,
+        metadata={"help": "most tokens per request, all solutions as the PRM encodes them; more: 413 (bounds a request's cost)"},
+    )
     graceful_timeout: float = field(
         default=30.0, metadata={"help": "seconds to finish requests in flight on shutdown"}
     )
@@ -85,11 +91,12 @@ class ServeConfig(PRMConfig):
                 f"unknown aggregation {self.aggregation!r}; known: {', '.join(AGGREGATIONS.names())}"
             )
         if (
-            min(self.max_batch_size, self.max_queue, self.max_body_bytes, self.max_steps, self.max_solutions)
-            < 1
-        ):
+            min(self.max_batch_size, self.max_queue, self.max_body_bytes, self.max_steps, self.max_solutions,
+                self.max_request_tokens) < 1
+        ):  # fmt: skip
             raise ValueError(
-                "max_batch_size, max_queue, max_body_bytes, max_steps and max_solutions must be positive"
+                "max_batch_size, max_queue, max_body_bytes, max_steps, max_solutions and max_request_tokens must "
+                "be positive"
             )
         if not 0 <= self.port <= 65535:
             raise ValueError(f"port must lie in 0..65535, got {self.port}")
@@ -268,6 +275,9 @@ def create_app(prm: PRM, cfg: ServeConfig) -> FastAPI:
             return _error(413, f"{len(items)} solutions in one request; the limit is {cfg.max_solutions}")
         if num_steps > cfg.max_steps:
             return _error(413, f"{num_steps} steps in one request; the limit is {cfg.max_steps}")
+        tokens = await asyncio.to_thread(lambda: sum(len(prm.encode(i.problem, i.steps)) for i in items))
+        if tokens > cfg.max_request_tokens:
+            return _error(413, f"{tokens} tokens in one request; the limit is {cfg.max_request_tokens}")
         try:
             scores = await batcher_box["batcher"].submit([i.problem for i in items], [i.steps for i in items])
         except Overloaded:
