@@ -141,3 +141,38 @@ def test_burst_then_graceful_shutdown(prm_dir):
             proc.send_signal(signal.SIGTERM)
         assert _stopped_gracefully(proc)
     assert [r.status_code for r in last] == [status for _, status, _ in requests[:8]]
+
+
+@pytest.mark.slow
+def test_shutdown_with_more_work_than_the_graceful_timeout(prm_dir):
+    """SIGTERM with many seconds of accepted work and a 2 s graceful timeout: every accepted request is
+    answered 200 or 503 with Retry-After (no 500, no dropped connection), and the server exits in time."""
+    proc, url = _start(prm_dir, "--graceful-timeout", "2", "--no-batching", "--max-queue", "1000")
+    rng = random.Random(5)
+    heavy = []
+    for _ in range(60):
+        question, steps = tiny.sample_problem(rng, num_steps=8)
+        heavy.append({"items": [{"problem": question, "steps": steps}] * 32})
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=0)  # one connection each
+
+    async def flood() -> tuple[list[httpx.Response | Exception], float]:
+        async with httpx.AsyncClient(base_url=url, headers=headers, timeout=60, limits=limits) as client:
+            tasks = [asyncio.ensure_future(client.post("/score", json=body)) for body in heavy]
+            while (await client.get("/health")).json()["requests"] < len(heavy):  # all accepted
+                await asyncio.sleep(0.05)
+            proc.send_signal(signal.SIGTERM)
+            signalled = time.monotonic()
+            return await asyncio.gather(*tasks, return_exceptions=True), signalled
+
+    try:
+        answers, signalled = asyncio.run(flood())
+        assert _stopped_gracefully(proc)
+        exited = time.monotonic() - signalled
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    statuses = [a.status_code if isinstance(a, httpx.Response) else type(a).__name__ for a in answers]
+    assert set(statuses) <= {200, 503} and 503 in statuses, statuses
+    assert all(a.headers["Retry-After"] for a in answers if a.status_code == 503)
+    assert exited < 2 + 3  # the graceful timeout and some slack (it was 68 s against 30 s)

@@ -4,7 +4,9 @@ Requests wait in a bounded asyncio queue. One worker takes the oldest, then keep
 ``max_wait_ms`` or until ``max_batch_size`` solutions are waiting, and scores them all with one
 ``PRM.score`` call in a dedicated thread (so the event loop keeps answering). A full queue is refused
 at once (``Overloaded``): the server answers 503 with Retry-After instead of piling up work and memory.
-``stop`` drains: every request already accepted is scored before the worker ends.
+``close`` begins a shutdown: new requests are refused (``Overloaded``), and those still queued at its
+deadline are answered ``ShuttingDown`` (the server's 503 with Retry-After) rather than cut off. ``stop``
+drains: every request already accepted is scored, or answered, before the worker ends.
 """
 
 from __future__ import annotations
@@ -18,7 +20,11 @@ ScoreFn = Callable[[list[str], list[list[str]]], list[list[float]]]
 
 
 class Overloaded(Exception):
-    """The queue is full; try again later."""
+    """The queue is full, or the server is shutting down; try again later."""
+
+
+class ShuttingDown(Overloaded):
+    """Accepted, but the server shut down before it could be scored; try again later."""
 
 
 @dataclass
@@ -67,6 +73,7 @@ class Batcher:
         self._arrived = asyncio.Event()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="prmkit-score")
         self._worker: asyncio.Task[None] | None = None
+        self.closing = False
 
     def start(self) -> None:
         self._worker = asyncio.get_running_loop().create_task(self._run())
@@ -74,6 +81,9 @@ class Batcher:
     async def submit(self, problems: Sequence[str], steps: Sequence[list[str]]) -> list[list[float]]:
         """Score one request's solutions; raises Overloaded when the queue is full."""
         job = _Job(list(problems), list(steps), asyncio.get_running_loop().create_future())
+        if self.closing:
+            self.stats.rejected += 1
+            raise Overloaded
         try:
             self.queue.put_nowait(job)
         except asyncio.QueueFull:
@@ -126,6 +136,21 @@ class Batcher:
             finally:
                 for _ in jobs:
                     self.queue.task_done()
+
+    def close(self, deadline: float) -> None:
+        """Refuse new requests from now on; answer those still queued after ``deadline`` seconds
+        with ``ShuttingDown`` (the batch being scored then still finishes)."""
+        if self.closing:
+            return
+        self.closing = True
+        asyncio.get_running_loop().call_later(deadline, self._expire)
+
+    def _expire(self) -> None:
+        while not self.queue.empty():
+            job = self.queue.get_nowait()
+            if not job.future.done():
+                job.future.set_exception(ShuttingDown())
+            self.queue.task_done()
 
     async def stop(self, timeout: float = 30.0) -> None:
         """Finish every accepted request (up to ``timeout`` seconds), then end the worker."""

@@ -12,8 +12,9 @@ OpenAPI docs (``/docs``, ``/openapi.json``).
 - Security: binds to 127.0.0.1 unless told otherwise; with a token (``--token`` or
   ``$PRMKIT_SERVER_TOKEN``) every route but ``/health`` needs ``Authorization: Bearer <token>``.
   Models load from safetensors, never with ``trust_remote_code``.
-- Shutdown (SIGINT/SIGTERM): uvicorn stops accepting connections, requests in flight finish, then
-  the batcher drains its queue before the process exits.
+- Shutdown (SIGINT/SIGTERM): the server stops accepting connections and new requests (503), scores
+  what it can of the accepted ones within ``graceful_timeout``, answers the rest 503 with Retry-After
+  (never a 500 or a dropped connection), and exits within that timeout.
 """
 
 from __future__ import annotations
@@ -35,10 +36,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from prmkit.errors import ConfigError
 from prmkit.score.aggregate import AGGREGATIONS, aggregate, nan_to_none
-from prmkit.score.batcher import Batcher, Overloaded
+from prmkit.score.batcher import Batcher, Overloaded, ShuttingDown
 from prmkit.score.prm import PRM, PRMConfig, load_prm
 
 TOKEN_ENV = "PRMKIT_SERVER_TOKEN"
+DRAIN_SHARE = 0.8  # of graceful_timeout spent scoring accepted requests; the rest answers the others
 OPEN_PATHS = frozenset({"/health"})
 
 
@@ -235,7 +237,8 @@ def create_app(prm: PRM, cfg: ServeConfig) -> FastAPI:
         batcher.start()
         batcher_box["batcher"] = batcher
         yield
-        await batcher.stop(cfg.graceful_timeout)
+        batcher.close(0.0)  # already closed by a signal, or closed now: what is queued is answered 503
+        await batcher.stop(max(1.0, (1 - DRAIN_SHARE) * cfg.graceful_timeout))
 
     app = FastAPI(title="prmkit PRM scoring server", version="1", lifespan=lifespan)
 
@@ -280,8 +283,11 @@ def create_app(prm: PRM, cfg: ServeConfig) -> FastAPI:
             return _error(413, f"{tokens} tokens in one request; the limit is {cfg.max_request_tokens}")
         try:
             scores = await batcher_box["batcher"].submit([i.problem for i in items], [i.steps for i in items])
+        except ShuttingDown:
+            return _error(503, "the server is shutting down; retry later", **{"Retry-After": "5"})
         except Overloaded:
-            return _error(503, "the scoring queue is full; retry later", **{"Retry-After": "1"})
+            why = "the server is shutting down" if batcher_box["batcher"].closing else "the scoring queue is full"
+            return _error(503, f"{why}; retry later", **{"Retry-After": "1"})
         name = request.aggregation or cfg.aggregation
         results = [
             ScoreResult(step_scores=[nan_to_none(s) for s in row], score=nan_to_none(aggregate(row, name)))
@@ -289,6 +295,7 @@ def create_app(prm: PRM, cfg: ServeConfig) -> FastAPI:
         ]
         return ScoreResponse(aggregation=name, results=results)
 
+    app.state.begin_shutdown = lambda: batcher_box["batcher"].close(DRAIN_SHARE * cfg.graceful_timeout)
     app.add_middleware(BodyLimit, max_bytes=cfg.max_body_bytes)
     token = cfg.resolved_token()
     if token:
@@ -309,10 +316,14 @@ def serve(cfg: ServeConfig) -> None:
         raise ConfigError("no PRM given: pass --prm DIR")
     prm = load_prm(cfg)
     app = create_app(prm, cfg)
-    uvicorn.run(
-        app,
-        host=cfg.host,
-        port=cfg.port,
-        timeout_graceful_shutdown=int(cfg.graceful_timeout),
-        log_level="info",
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            if not self.should_exit:  # the first signal: stop taking work, answer what cannot finish
+                asyncio.get_running_loop().call_soon_threadsafe(app.state.begin_shutdown)
+            super().handle_exit(sig, frame)
+
+    config = uvicorn.Config(
+        app, host=cfg.host, port=cfg.port, timeout_graceful_shutdown=int(cfg.graceful_timeout), log_level="info"
     )
+    Server(config).run()
