@@ -10,6 +10,7 @@ import threading
 import pytest
 from fastapi.testclient import TestClient
 
+from prmkit.errors import ConfigError
 from prmkit.score import load_prm, tiny
 from prmkit.score.batcher import Batcher, Overloaded
 from prmkit.score.server import ServeConfig, create_app
@@ -109,6 +110,19 @@ def test_a_request_over_the_token_budget_answers_413_before_scoring(prm, prm_dir
         assert long.status_code == 413 and long.json()["error"] == f"{tokens} tokens in one request; the limit is 300"
         assert client.get("/health").json()["solutions"] == 0  # refused before it reached the model
         assert client.post("/score", json={"problem": "q", "steps": ["1" * 50]}).status_code == 200
+
+
+def test_the_token_can_come_from_a_file_out_of_sight_of_ps(prm, prm_dir, tmp_path, monkeypatch):
+    monkeypatch.delenv("PRMKIT_SERVER_TOKEN", raising=False)
+    (tmp_path / "token").write_text(f"{TOKEN}\n")
+    cfg = ServeConfig(prm=str(prm_dir), token_file=str(tmp_path / "token"))
+    with TestClient(create_app(prm, cfg)) as client:
+        body = {"problem": "q", "steps": ["a"]}
+        assert client.post("/score", json=body).status_code == 401
+        assert client.post("/score", json=body, headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
+    (tmp_path / "token").write_text("")
+    with pytest.raises(ConfigError, match="the token file is empty"):
+        ServeConfig(prm=str(prm_dir), token_file=str(tmp_path / "token")).resolved_token()
 
 
 def test_token_is_required_everywhere_but_health(prm, prm_dir):

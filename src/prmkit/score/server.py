@@ -9,8 +9,8 @@ OpenAPI docs (``/docs``, ``/openapi.json``).
   them: scoring cost grows with the tokens, so this bounds what one request can cost).
 - Dynamic batching (``prmkit.score.batcher``): concurrent requests share forward passes; a full queue
   answers 503 with ``Retry-After`` (backpressure instead of running out of memory).
-- Security: binds to 127.0.0.1 unless told otherwise; with a token (``--token`` or
-  ``$PRMKIT_SERVER_TOKEN``) every route but ``/health`` needs ``Authorization: Bearer <token>``.
+- Security: binds to 127.0.0.1 unless told otherwise; with a token (``--token``, ``--token-file`` or
+  ``$PRMKIT_SERVER_TOKEN``; the first shows in ``ps``) every route but ``/health`` needs ``Authorization: Bearer <token>``.
   Models load from safetensors, never with ``trust_remote_code``.
 - Shutdown (SIGINT/SIGTERM): the server stops accepting connections and new requests (503), scores
   what it can of the accepted ones within ``graceful_timeout``, answers the rest 503 with Retry-After
@@ -26,6 +26,7 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Request
@@ -54,7 +55,13 @@ class ServeConfig(PRMConfig):
     port: int = field(default=8000, metadata={"help": "TCP port"})
     token: str | None = field(
         default=None,
-        metadata={"help": f"bearer token required on every route but /health (default: ${TOKEN_ENV})"},
+        metadata={
+            "help": f"bearer token required on every route but /health (visible in ps: prefer --token-file "
+            f"or ${TOKEN_ENV})"
+        },
+    )
+    token_file: str | None = field(
+        default=None, metadata={"help": "read the bearer token from this file (its first line)"}
     )
     aggregation: str = field(
         default="min", metadata={"help": "default step aggregation: min, product, last, mean, geometric_mean"}
@@ -104,7 +111,18 @@ class ServeConfig(PRMConfig):
             raise ValueError(f"port must lie in 0..65535, got {self.port}")
 
     def resolved_token(self) -> str | None:
-        return self.token or os.environ.get(TOKEN_ENV) or None
+        """--token, else the first line of --token-file, else $PRMKIT_SERVER_TOKEN."""
+        if self.token:
+            return self.token
+        if self.token_file:
+            try:
+                lines = Path(self.token_file).read_text(encoding="utf-8").splitlines()
+            except OSError as exc:
+                raise ConfigError(f"{self.token_file}: cannot read the token file: {exc.strerror}") from None
+            if not lines or not lines[0].strip():
+                raise ConfigError(f"{self.token_file}: the token file is empty")
+            return lines[0].strip()
+        return os.environ.get(TOKEN_ENV) or None
 
 
 Step = Annotated[str, StringConstraints(min_length=1)]
