@@ -187,6 +187,22 @@ def test_predictions_must_cover_every_solution_and_be_integers(tmp_path, officia
         read_predictions(path, official)
 
 
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ([{"prediction": 999}], "prediction 999 is not a step of"),
+        ([{"prediction": -7}], "prediction -7 is not a step of"),
+        ([{"prediction": 0}, {"prediction": -1}], r"p.jsonl:2: field 'id': duplicate prediction for"),
+        ([{"id": "gsm8k-nope", "prediction": 0}], "no solution 'gsm8k-nope' in the data"),
+    ],
+)
+def test_predictions_name_real_steps_of_real_solutions_once(tmp_path, official, rows, message):
+    path = tmp_path / "p.jsonl"
+    write_jsonl(path, [{"id": official[0].id, **row} for row in rows])
+    with pytest.raises(DataError, match=message):
+        read_predictions(path, official)
+
+
 def _labelled_file(path, per_subset=6):
     """Synthetic-style labelled solutions in two subsets (sources), with first errors spread over steps."""
     rows = []

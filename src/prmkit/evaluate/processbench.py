@@ -30,7 +30,7 @@ from typing import Any
 from rich.progress import Progress
 
 from prmkit.config import save_config
-from prmkit.data.jsonl import AppendLog, iter_jsonl, write_jsonl
+from prmkit.data.jsonl import AppendLog, UniqueIds, iter_jsonl, write_jsonl
 from prmkit.errors import ConfigError, DataError
 from prmkit.evaluate import artifacts, plots
 from prmkit.evaluate.critic import critique
@@ -185,20 +185,28 @@ def evaluate(examples: Sequence[Example], predictions: dict[str, Prediction]) ->
 
 
 def read_predictions(path: str | Path, examples: Sequence[Example]) -> dict[str, Prediction]:
-    """``{"id", "prediction"}`` rows; every example needs one (a null prediction counts as unparsable)."""
+    """``{"id", "prediction"}`` rows, one per example: the index of the first wrong step, -1 for none,
+    or null (unparsable). Unknown ids, repeated ids and indices outside the solution are refused."""
+    steps = {e.id: len(e.steps) for e in examples}
     out: dict[str, Prediction] = {}
+    ids = UniqueIds(path)
     for line, obj in iter_jsonl(path):
         if not isinstance(obj, dict) or "id" not in obj or "prediction" not in obj:
             raise DataError('expected {"id": ..., "prediction": int or null}', path=path, line=line)
-        pred = obj["prediction"]
+        sid, pred = str(obj["id"]), obj["prediction"]
+        ids.add(f"prediction for {sid!r}", line)
+        if sid not in steps:
+            raise DataError(f"no solution {sid!r} in the data", path=path, line=line, field="id")
         if pred is not None and (isinstance(pred, bool) or not isinstance(pred, int)):
             raise DataError(
-                f"prediction must be an integer or null, got {pred!r}",
-                path=path,
-                line=line,
-                field="prediction",
+                f"prediction must be an integer or null, got {pred!r}", path=path, line=line, field="prediction"
             )
-        out[str(obj["id"])] = pred
+        if pred is not None and not -1 <= pred < steps[sid]:
+            raise DataError(
+                f"prediction {pred} is not a step of {sid!r} (-1 for no error, else 0..{steps[sid] - 1})",
+                path=path, line=line, field="prediction",
+            )  # fmt: skip
+        out[sid] = pred
     missing = [e.id for e in examples if e.id not in out]
     if missing:
         raise DataError(
