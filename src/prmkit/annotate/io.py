@@ -106,6 +106,8 @@ def read_pairs(solutions: str | Path, problems: str | Path | None = None) -> lis
             pair = LabeledSolution(problem=record.problem, solution=record.solution)
         ids.add(f"solution id {pair.solution.id!r}", line)
         pairs.append(pair)
+    if not pairs:
+        raise DataError("no solutions in the file", path=solutions)
     return pairs
 
 

@@ -377,6 +377,11 @@ def annotate_mc(cfg: MCConfig, pairs: Sequence[LabeledSolution], output: str | P
     """Append MC labels for the solutions of ``pairs`` not yet in ``output``; return a summary."""
     output = Path(output)
     for pair in pairs:  # every step prefix becomes a prompt: the cost grows with the square of the steps
+        if not pair.problem.answer.strip():
+            raise DataError(
+                f"problem {pair.problem.id!r} has no gold answer; MC annotation grades every rollout against it",
+                field="answer",
+            )
         if len(pair.solution.steps) > MAX_STEPS:
             raise DataError(
                 f"solution {pair.solution.id!r} has {len(pair.solution.steps)} steps; MC annotation labels at most "

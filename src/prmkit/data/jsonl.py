@@ -91,7 +91,8 @@ class UniqueIds:
 
 
 def read_records(path: str | Path, model: type[M]) -> list[M]:
-    """Read a JSONL file of ``model`` records, raising on the first bad line or repeated id."""
+    """Read a JSONL file of ``model`` records, raising on the first bad line, a repeated id or an
+    empty file (an input with nothing in it is a mistake, not a job done)."""
     from prmkit.data.records import record_key
 
     ids, out = UniqueIds(path), []
@@ -99,6 +100,8 @@ def read_records(path: str | Path, model: type[M]) -> list[M]:
         record = parse_record(model, obj, path, line)
         ids.add(record_key(record), line)  # type: ignore[arg-type]
         out.append(record)
+    if not out:
+        raise DataError(f"no {model.__name__} records in the file", path=path)
     return out
 
 
