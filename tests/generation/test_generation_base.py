@@ -75,4 +75,6 @@ def test_gguf_paths_split_into_directory_and_file():
     path = smollm2_gguf_path()
     assert path.is_file() and path.name == "SmolLM2-135M-Instruct.Q4_1.gguf"
     assert resolve_model_path(str(path), None) == (str(path.parent), path.name)
-    assert resolve_model_path("models/x", "y.gguf") == ("models/x", "y.gguf")
+    assert resolve_model_path(str(path.parent), path.name) == (str(path.parent), path.name)
+    with pytest.raises(ConfigError, match="never from the hub"):
+        resolve_model_path("HuggingFaceTB/SmolLM2-135M", None)  # a hub id is not a local folder

@@ -147,8 +147,11 @@ def test_bad_arguments_and_models_give_clear_errors(tiny_backend, tmp_path, make
         tiny_backend.generate(PROMPTS, temperature=-1)
     with pytest.raises(ConfigError, match="no chat template"):
         make_tiny_backend(chat_template=True)
-    with pytest.raises(PrmkitError, match="cannot load model"):
+    with pytest.raises(ConfigError, match="missing' not found: prmkit loads local model folders"):
         load_backend(GenerationConfig(model=str(tmp_path / "missing")))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(PrmkitError, match="cannot load model"):
+        load_backend(GenerationConfig(model=str(tmp_path / "empty")))
     with pytest.raises(ConfigError, match="needs model"):
         load_backend(GenerationConfig(model=""))
 

@@ -85,6 +85,63 @@ CASES = [
      "annotate mc {s.jsonl} -p {p.jsonl} -o {out} --backend synthetic-solver", "s.jsonl: no solutions in the file"),
     ("empty gold answer in annotate mc", {"s.jsonl": jsonl(SOLUTION), "p.jsonl": jsonl({**PROBLEM, "answer": ""})},
      "annotate mc {s.jsonl} -p {p.jsonl} -o {out} --backend synthetic-solver", "has no gold answer"),
+    ("unknown field in a problem", {"p.jsonl": jsonl({**PROBLEM, "answr": "7"})},
+     "generate {p.jsonl} -o {out} --backend synthetic-solver", "p.jsonl:1: field 'answr': unknown field (typo?)"),
+    ("missing problems file", {}, "generate {missing} -o {out} --backend synthetic-solver", "file not found"),
+    ("malformed JSON in solutions", {"s.jsonl": jsonl(SOLUTION) + "{oops\n", "p.jsonl": jsonl(PROBLEM)},
+     "grade {s.jsonl} --problems {p.jsonl} --output {out}", "s.jsonl:2: malformed JSON"),
+    ("file not UTF-8", {"p.jsonl": b"\xff\n"}, "data validate {p.jsonl}", "not UTF-8"),
+    ("no steps", {"d.jsonl": jsonl({**SOLUTION, "steps": []})}, "data validate {d.jsonl}",
+     "field 'steps': List should have at least 1 item"),
+    ("a blank step", {"d.jsonl": jsonl({**SOLUTION, "steps": ["3 + 4 = 7", "  "]})}, "data validate {d.jsonl}",
+     "field 'steps': step 1 is empty"),
+    ("first error out of range", {"d.jsonl": jsonl({**LABELLED, "labels": {**LABELS, "first_error": 5, "hard": None}})},
+     "data validate {d.jsonl}", "first_error 5 is out of range for 2 steps"),
+    ("labels for another number of steps", {"d.jsonl": jsonl({**LABELLED, "labels": {**LABELS, "num_steps": 3, "hard": None}})},
+     "data validate {d.jsonl}", "labels.num_steps 3 != 2 solution steps"),
+    ("hard label 2", {"d.jsonl": jsonl({**LABELLED, "labels": {**LABELS, "hard": [1, 2]}})},
+     "data validate {d.jsonl}", "hard labels must be 0 or 1"),
+    ("labels of another solution", {"d.jsonl": jsonl({**LABELLED, "labels": {**LABELS, "solution_id": "s9"}})},
+     "data validate {d.jsonl}", "labels.solution_id 's9' != solution.id 's1'"),
+    ("solution of an unknown problem", {"s.jsonl": jsonl({**SOLUTION, "problem_id": "p9"}), "p.jsonl": jsonl(PROBLEM)},
+     "annotate mc {s.jsonl} -p {p.jsonl} -o {out} --backend synthetic-solver", "unknown problem 'p9'"),
+    ("unknown backend", {"p.jsonl": jsonl(PROBLEM)}, "generate {p.jsonl} -o {out} --backend nope",
+     "unknown generation backend 'nope'"),
+    ("zero samples", {"p.jsonl": jsonl(PROBLEM)}, "generate {p.jsonl} -o {out} --backend synthetic-solver --n 0",
+     "n and max_new_tokens must be >= 1"),
+    ("top_p 0", {"p.jsonl": jsonl(PROBLEM)}, "generate {p.jsonl} -o {out} --backend synthetic-solver --top-p 0",
+     "0 < top_p <= 1"),
+    ("zero rollouts", {"s.jsonl": jsonl(SOLUTION), "p.jsonl": jsonl(PROBLEM)},
+     "annotate mc {s.jsonl} -p {p.jsonl} -o {out} --backend synthetic-solver --n 0", "must be >= 1"),
+    ("unknown aggregation in score", {"d.jsonl": jsonl(LABELLED)},
+     "score --prm {prm} --input {d.jsonl} --aggregation median --output {out}", "unknown aggregation 'median'"),
+    ("unknown data format", {"d.jsonl": jsonl(PROBLEM)}, "data validate {d.jsonl} --format nope",
+     "unknown dataset format 'nope'"),
+    ("soft labels for an ORM", {"d.jsonl": jsonl(LABELLED)},
+     "train prm --data {d.jsonl} --model x --objective orm --labels soft", "--labels soft does not apply"),
+    ("held-out share 1.5", {"d.jsonl": jsonl(LABELLED)}, "train prm --data {d.jsonl} --model x --eval-fraction 1.5",
+     "eval_fraction must lie in [0, 1)"),
+    ("hard threshold 1.5", {"d.jsonl": jsonl(LABELLED)}, "train prm --data {d.jsonl} --model x --hard-threshold 1.5",
+     "hard_threshold must lie in [0, 1)"),
+    ("no backbone", {"d.jsonl": jsonl(LABELLED)}, "train prm --data {d.jsonl}", "no backbone given"),
+    ("a backbone that is not there", {"d.jsonl": jsonl(LABELLED)}, "train prm --data {d.jsonl} --model {missing}",
+     "not found: prmkit loads local model folders and .gguf files, never from the hub"),
+    ("missing PRM folder", {"d.jsonl": jsonl(LABELLED)}, "score --prm {missing} --input {d.jsonl} --output {out}",
+     "PRM folder not found"),
+    ("unknown quickstart label source", {}, "quickstart --run-dir {dir} --prm-labels gold",
+     "prm_labels must be consensus, mc or mc-soft"),
+    ("unknown quickstart PRM head", {}, "quickstart --run-dir {dir} --prm-head mlp", "prm_head must be likelihood or linear"),
+    ("invalid YAML", {"c.yaml": "n: [1,\n"}, "generate {c.yaml} -o {out} --config {c.yaml}", "invalid YAML"),
+    ("YAML that is a list", {"c.yaml": "- 1\n"}, "generate {c.yaml} -o {out} --config {c.yaml}",
+     "the top level must be a mapping"),
+    ("unknown config key", {"p.jsonl": jsonl(PROBLEM), "c.yaml": "temprature: 0.5\n"},
+     "generate {p.jsonl} -o {out} --config {c.yaml}", "unknown key(s) temprature"),
+    ("unknown reward", {"p.jsonl": jsonl(PROBLEM)}, "rl grpo --policy x --output-dir {dir} --problems {p.jsonl} --reward nope",
+     "unknown reward 'nope'"),
+    ("serve without a PRM", {}, "serve", "no PRM given: pass --prm DIR"),
+    ("quickstart with no candidates", {}, "quickstart --run-dir {dir} --n-max 0", "n_max must be at least 1, got 0"),
+    ("no tokens to generate", {"p.jsonl": jsonl(PROBLEM)},
+     "generate {p.jsonl} -o {out} --backend synthetic-solver --max-new-tokens 0", "max_new_tokens=0"),
     ("module:attr backend without opting in", {"p.jsonl": jsonl(PROBLEM)},
      "generate {p.jsonl} -o {out} --backend os:system",
      "generation backend 'os:system' is a module:attr path to code outside prmkit"),
@@ -103,20 +160,20 @@ def test_bad_input_is_refused_in_one_line(tmp_path, monkeypatch, prm, case, file
     monkeypatch.delenv("PRMKIT_ALLOW_IMPORTS", raising=False)
     paths = {name: tmp_path / name for name in files}
     for name, text in files.items():
-        paths[name].write_text(text, encoding="utf-8")
+        paths[name].write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
     out = tmp_path / "out.jsonl"
     (tmp_path / "dir").mkdir()
-    for name, path in {**paths, "out": out, "prm": prm, "dir": tmp_path / "dir"}.items():
+    places = {"out": out, "prm": prm, "dir": tmp_path / "dir", "missing": tmp_path / "missing.jsonl"}
+    for name, path in {**paths, **places}.items():
         command = command.replace("{" + name + "}", str(path))
     args = command.split()
     result = CliRunner().invoke(app, args)
     assert result.exit_code != 0, result.output
     assert "Traceback" not in result.output and isinstance(result.exception, SystemExit)
     lines = [line for line in result.output.splitlines() if line.strip()]
-    summary = 1 if args[:2] == ["data", "validate"] else 0  # validate adds "N records, M bad"
-    assert len(lines) == 1 + summary and expected in lines[0], result.output
+    summary = 1 if args[:2] == ["data", "validate"] else 0  # validate may add "N records, M bad"
+    assert 1 <= len(lines) <= 1 + summary and expected in lines[0], result.output
     assert not out.exists() or out.read_text() == "", "a refused run wrote output"
     assert not list(tmp_path.glob("*.tmp")), "a temporary file was left behind"
-    assert all(paths[name].read_text(encoding="utf-8") == text for name, text in files.items()), (
-        "an input changed"
-    )
+    written = {name: text if isinstance(text, bytes) else text.encode("utf-8") for name, text in files.items()}
+    assert all(paths[name].read_bytes() == data for name, data in written.items()), "an input changed"

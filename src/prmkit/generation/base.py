@@ -272,10 +272,16 @@ def cut_at_stop(text: str, stop: Sequence[str]) -> tuple[str, bool]:
 
 
 def resolve_model_path(model: str, gguf_file: str | None) -> tuple[str, str | None]:
-    """Split ``dir/name.gguf`` into (dir, name); other paths pass through."""
+    """Split ``dir/name.gguf`` into (dir, name); other paths pass through. Models are local: a path
+    that does not exist is an error here, not a download attempt."""
     if gguf_file is None and model.endswith(".gguf"):
         path = Path(model)
-        return str(path.parent), path.name
+        model, gguf_file = str(path.parent), path.name
+    target = Path(model) / gguf_file if gguf_file else Path(model)
+    if not target.exists():
+        raise ConfigError(
+            f"model {str(target)!r} not found: prmkit loads local model folders and .gguf files, never from the hub"
+        )
     return model, gguf_file
 
 

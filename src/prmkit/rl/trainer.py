@@ -137,6 +137,11 @@ class Run:
         self.cfg = cfg
         self.out = Path(cfg.output_dir)
         self.device = resolve_device(cfg.device)
+        if rewards is None:  # a misspelled reward is named before the models load, not after
+            from prmkit.rl.rewards import REWARDS
+
+            for spec in cfg.rewards:
+                REWARDS.get(spec.name)
         gen_cfg = GenerationConfig(model=cfg.policy, dtype="float32", chat_template=cfg.chat_template)
         self.policy, self.tokenizer = load_model_and_tokenizer(gen_cfg, self.device)
         torch.manual_seed(cfg.seed)
