@@ -10,21 +10,9 @@ import pytest
 import torch
 from prm_cases import rule_data
 from safetensors.torch import load_file
-from transformers import LlamaForCausalLM
 
 from prmkit.errors import ConfigError
-from prmkit.score import tiny
 from prmkit.train.prm import PRMTrainConfig, train_prm
-
-
-@pytest.fixture(scope="module")
-def backbone(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("backbone") / "lm"
-    tok = tiny.byte_level_tokenizer()
-    torch.manual_seed(0)
-    LlamaForCausalLM(tiny.llama_config(tok, hidden=32)).save_pretrained(folder)
-    tok.save_pretrained(folder)
-    return str(folder)
 
 
 def cfg(backbone: str, out: Path, **kw) -> PRMTrainConfig:

@@ -22,17 +22,6 @@ from prmkit.train.prm import PRMTrainConfig, _precision_flags, init_prm, train_p
 from prmkit.train.prm_metrics import solution_step_metrics
 
 
-@pytest.fixture(scope="module")
-def backbone(tmp_path_factory):
-    """A tiny random causal LM, as a policy checkpoint would be saved."""
-    folder = tmp_path_factory.mktemp("backbone") / "lm"
-    tok = tiny.byte_level_tokenizer()
-    torch.manual_seed(0)
-    LlamaForCausalLM(tiny.llama_config(tok, hidden=32)).save_pretrained(folder)
-    tok.save_pretrained(folder)
-    return str(folder)
-
-
 def _cfg(backbone, tmp_path, name, **kw) -> PRMTrainConfig:
     base = {
         "model": backbone,
