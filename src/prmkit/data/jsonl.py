@@ -181,13 +181,23 @@ class AppendLog:
         key = self._key(obj)
         if key in self.done:
             raise ValueError(f"{self.path}: key {key!r} is already written")
-        self._fh.write(line.encode("utf-8") + b"\n")
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
+        try:
+            self._fh.write(line.encode("utf-8") + b"\n")
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+        except OSError as exc:
+            raise DataError(
+                f"cannot append ({exc.strerror or exc}) after {len(self.done)} complete records; they stay, "
+                "and the same command run again resumes after the last complete line",
+                path=self.path,
+            ) from None
         self.done[key] = obj
 
     def close(self) -> None:
-        self._fh.close()
+        try:
+            self._fh.close()
+        except OSError:
+            pass  # a failed append already said so; a torn last line is cut off on the next open
         self._lock.release()
 
     def __enter__(self) -> Self:

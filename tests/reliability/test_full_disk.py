@@ -1,0 +1,50 @@
+"""A full disk: a one-line error naming the file and what was kept, and a resume that completes the
+output once there is room (a real 64 KiB tmpfs; skipped where this process may not mount one)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from prmkit.data.jsonl import write_jsonl
+from prmkit.synthetic.world import WorldConfig, make_problems
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)], capture_output=True, check=False)
+    if done.returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)
+
+
+def test_a_full_disk_is_reported_in_one_line_and_the_run_resumes(tmp_path, small_disk):
+    problems = tmp_path / "p.jsonl"
+    write_jsonl(problems, make_problems(WorldConfig(), 400, seed=4))
+    out = small_disk / "s.jsonl"
+    cmd = [sys.executable, "-m", "prmkit.cli.main", "generate", str(problems), "-o", str(out), "--backend",
+           "synthetic-solver", "--model", "slip_rate=0.2", "--n", "4", "--no-progress"]  # fmt: skip
+    full = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    assert full.returncode != 0 and "Traceback" not in full.stderr
+    (line,) = [x for x in full.stderr.splitlines() if x.strip()]
+    assert f"{out}: cannot append (No space left on device) after" in line and "resumes" in line
+
+    roomy = tmp_path / "s.jsonl"
+    shutil.copy(out, roomy)  # move the partial output where there is room, with its settings
+    shutil.copy(out.with_suffix(".config.yaml"), roomy.with_suffix(".config.yaml"))
+    cmd[cmd.index(str(out))] = str(roomy)
+    assert subprocess.run(cmd, capture_output=True, check=False).returncode == 0
+    whole = tmp_path / "whole.jsonl"
+    cmd[cmd.index(str(roomy))] = str(whole)
+    assert subprocess.run(cmd, capture_output=True, check=False).returncode == 0
+    assert roomy.read_bytes() == whole.read_bytes()
+    assert not Path(str(out) + ".tmp").exists()
