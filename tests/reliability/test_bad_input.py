@@ -142,6 +142,8 @@ CASES = [
     ("quickstart with no candidates", {}, "quickstart --run-dir {dir} --n-max 0", "n_max must be at least 1, got 0"),
     ("no tokens to generate", {"p.jsonl": jsonl(PROBLEM)},
      "generate {p.jsonl} -o {out} --backend synthetic-solver --max-new-tokens 0", "max_new_tokens=0"),
+    ("a 2,000,000-character step in score", {"d.jsonl": jsonl({**LABELLED, "solution": {**SOLUTION, "steps": ["1" * 2_000_000]}, "labels": None})},
+     "score --prm {prm} --input {d.jsonl} --output {out}", "solution s1 has 2,000,041 characters; a PRM scores at most 1,000,000"),
     ("module:attr backend without opting in", {"p.jsonl": jsonl(PROBLEM)},
      "generate {p.jsonl} -o {out} --backend os:system",
      "generation backend 'os:system' is a module:attr path to code outside prmkit"),

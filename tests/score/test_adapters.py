@@ -315,3 +315,14 @@ def test_two_class_heads_are_told_from_scalar_heads(tmp_path):
         assert load_prm(PRMConfig(prm=str(folder), format=fmt)).predicts_class, fmt
     for fmt, folder in scalar.items():
         assert not load_prm(PRMConfig(prm=str(folder), format=fmt)).predicts_class, fmt
+
+
+def test_a_sequence_stops_at_max_tokens_and_later_steps_score_nan(tmp_path):
+    """With no max_length in the step format, one huge solution cannot take all memory: the sequence
+    stops at max_tokens and the steps past it score NaN."""
+    import math
+
+    prm = load_prm(tiny.make_prmkit_prm(tmp_path / "prm"), max_tokens=64)
+    (row,) = prm.score(["q"], [["1 + 1 = 2", "2 " * 500, "The answer is 2."]])
+    assert not math.isnan(row[0]) and math.isnan(row[1]) and math.isnan(row[2])
+    assert len(prm.encode("q", ["1 + 1 = 2", "2 " * 500])) <= 64

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import dataclasses
 import json
 import math
 from collections.abc import Iterator, Sequence
@@ -52,7 +53,10 @@ class PRMConfig:
         metadata={"help": "auto (bfloat16 on cuda, float32 on cpu), float32, bfloat16 or float16"},
     )
     batch_size: int = field(default=16, metadata={"help": "most sequences per forward pass"})
-    max_tokens: int = field(default=16384, metadata={"help": "most padded tokens per forward pass"})
+    max_tokens: int = field(
+        default=16384,
+        metadata={"help": "most padded tokens per forward pass, and the longest sequence scored (later steps: NaN)"},
+    )
     max_length: int | None = field(
         default=None,
         metadata={"help": "token limit per sequence (later steps score NaN); default: the contract's"},
@@ -73,6 +77,9 @@ ProblemLike = str | Problem
 StepsLike = Sequence[str] | Solution
 
 
+MAX_CHARS = 1_000_000  # per solution with its question: far past any model's context, short of a tokenizer's limits
+
+
 def questions_and_steps(
     problems: Sequence[ProblemLike], solutions: Sequence[StepsLike]
 ) -> tuple[list[str], list[list[str]]]:
@@ -80,9 +87,15 @@ def questions_and_steps(
         raise ValueError(f"{len(problems)} problems for {len(solutions)} solutions")
     questions = [p.question if isinstance(p, Problem) else p for p in problems]
     steps = [list(s.steps) if isinstance(s, Solution) else list(s) for s in solutions]
-    for i, solution in enumerate(steps):
+    for i, (question, solution) in enumerate(zip(questions, steps)):
         if not solution:
             raise ValueError(f"solution {i} has no steps")
+        size = len(question) + sum(map(len, solution))
+        if size > MAX_CHARS:
+            name = solutions[i].id if isinstance(solutions[i], Solution) else str(i)  # type: ignore[union-attr]
+            raise PrmkitError(
+                f"solution {name} has {size:,} characters; a PRM scores at most {MAX_CHARS:,} per solution"
+            )
     return questions, steps
 
 
@@ -145,8 +158,16 @@ class PRM(abc.ABC):
         """P(correct) at each ``batch.step_index`` position: a (batch, max_steps) float tensor."""
 
     def encode(self, question: str, steps: list[str]) -> EncodedSteps:
-        """Token ids and the position where each step's score is read."""
-        return encode_steps(self.tokenizer, question, steps, self.step_format)
+        """Token ids and the position where each step's score is read; with no ``max_length`` in the
+        step format, a sequence stops at ``max_tokens`` (the steps after it score NaN), so that one
+        huge solution cannot take all memory."""
+        fmt = dataclasses.replace(self.step_format, max_length=self.max_length)
+        return encode_steps(self.tokenizer, question, steps, fmt)
+
+    @property
+    def max_length(self) -> int:
+        """The longest sequence scored: the step format's ``max_length``, else ``max_tokens``."""
+        return self.step_format.max_length or self.cfg.max_tokens
 
     def score(self, problems: Sequence[ProblemLike], solutions: Sequence[StepsLike]) -> list[list[float]]:
         """One probability of correctness per step of each solution, all steps in one forward pass."""

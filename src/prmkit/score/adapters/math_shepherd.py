@@ -107,8 +107,8 @@ class MathShepherdPRM(PRM):
         text, last_chars = tagged_text(question, steps, self.step_format, self.tag)
         enc = self.tokenizer(text, add_special_tokens=self.step_format.add_bos, return_offsets_mapping=True)
         ids, ends = enc["input_ids"], tag_positions(enc["offset_mapping"], last_chars)
-        if self.step_format.max_length is not None and len(ids) > self.step_format.max_length:
-            ids = ids[: self.step_format.max_length]
+        if len(ids) > self.max_length:
+            ids = ids[: self.max_length]
             ends = [e for e in ends if e < len(ids)]
         return EncodedSteps(input_ids=ids, step_ends=ends, num_steps=len(ends))
 
