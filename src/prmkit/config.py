@@ -143,7 +143,8 @@ def refuse_changed_settings(cfg: Any, path: str | Path, free: Iterable[str] = ()
         return
     saved = json.loads(json.dumps(to_dict(from_dict(type(cfg), read_yaml(path), str(path))), default=str))
     now = json.loads(json.dumps(to_dict(cfg), default=str))
-    changed = sorted(k for k in now if k not in set(free) and saved.get(k) != now[k])
+    free_fields = set(free)
+    changed = sorted(k for k in now if k not in free_fields and saved.get(k) != now[k])
     if changed:
         raise ConfigError(
             f"{path}: the work there was started with other settings ({', '.join(changed)}); resume with the "

@@ -222,13 +222,13 @@ def test_full_queue_is_refused_and_accepted_work_is_drained():
 
 def test_overload_answers_503_with_retry_after(prm_dir, problems, monkeypatch):
     prm = load_prm(prm_dir)
-    gate, real_score = threading.Event(), prm.score
+    gate, real_score = threading.Event(), prm.score_encoded
 
-    def slow_score(problems, steps):
+    def slow_score(encoded, num_steps):  # the server scores what it encoded to check the token budget
         gate.wait(10)
-        return real_score(problems, steps)
+        return real_score(encoded, num_steps)
 
-    monkeypatch.setattr(prm, "score", slow_score)
+    monkeypatch.setattr(prm, "score_encoded", slow_score)
     q, steps = problems[0]
     body = {"problem": q, "steps": steps}
     with _client(prm, prm_dir, max_batch_size=1, max_wait_ms=0, max_queue=1) as client:

@@ -17,7 +17,15 @@ from typing import Any
 from pydantic import model_validator
 
 from prmkit.data.jsonl import UniqueIds, iter_jsonl, parse_record, read_records
-from prmkit.data.records import LabeledSolution, Problem, Record, Solution, StepLabels, detect_kind
+from prmkit.data.records import (
+    LabeledSolution,
+    Problem,
+    Record,
+    Solution,
+    StepLabels,
+    detect_kind,
+    record_key,
+)
 from prmkit.errors import DataError
 
 
@@ -68,7 +76,7 @@ def read_annotations(path: str | Path) -> list[Annotation]:
     ids = UniqueIds(path, "solution.id")
     for line, obj in iter_jsonl(path):
         record = _parse(obj, path, line)
-        ids.add(f"solution id {record.solution.id!r}", line)
+        ids.add(record_key(record.solution), line)
         out.append(record)
     return out
 
@@ -104,7 +112,7 @@ def read_pairs(solutions: str | Path, problems: str | Path | None = None) -> lis
         else:
             record = _parse(obj, solutions, line)
             pair = LabeledSolution(problem=record.problem, solution=record.solution)
-        ids.add(f"solution id {pair.solution.id!r}", line)
+        ids.add(record_key(pair.solution), line)
         pairs.append(pair)
     if not pairs:
         raise DataError("no solutions in the file", path=solutions)

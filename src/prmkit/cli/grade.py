@@ -41,7 +41,7 @@ def _option(name: str, help: str) -> inspect.Parameter:
 def grade_files(cfg: GradeConfig, solutions: Path, problems: Path, output: Path) -> Counter[str]:
     """Grade a Solution JSONL file against a Problem JSONL file; write one grade line per solution."""
     from prmkit.data.jsonl import UniqueIds, iter_jsonl, parse_record, read_records, write_jsonl
-    from prmkit.data.records import Problem, Solution
+    from prmkit.data.records import Problem, Solution, record_key
     from prmkit.grading import grade_solutions
     from prmkit.locks import refuse_same_file
 
@@ -52,7 +52,7 @@ def grade_files(cfg: GradeConfig, solutions: Path, problems: Path, output: Path)
     ids = UniqueIds(solutions)
     for line, obj in iter_jsonl(solutions):
         sol = parse_record(Solution, obj, solutions, line)
-        ids.add(f"solution id {sol.id!r}", line)
+        ids.add(record_key(sol), line)
         if sol.problem_id not in known:
             raise DataError(
                 f"unknown problem id {sol.problem_id!r}", path=solutions, line=line, field="problem_id"

@@ -127,7 +127,6 @@ def write_jsonl(path: str | Path, records: Iterable[BaseModel | dict[str, Any]])
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise DataError(f"cannot write ({exc.strerror or exc}) after {count} records; nothing was replaced", path=path) from None
     finally:
         tmp.unlink(missing_ok=True)

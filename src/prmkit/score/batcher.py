@@ -2,7 +2,7 @@
 
 Requests wait in a bounded asyncio queue. One worker takes the oldest, then keeps collecting for up to
 ``max_wait_ms`` or until ``max_batch_size`` solutions are waiting, and scores them all with one
-``PRM.score`` call in a dedicated thread (so the event loop keeps answering). A full queue is refused
+``PRM.score_encoded`` call in a dedicated thread (so the event loop keeps answering). A full queue is refused
 at once (``Overloaded``): the server answers 503 with Retry-After instead of piling up work and memory.
 ``close`` begins a shutdown: new requests are refused (``Overloaded``), and those still queued at its
 deadline are answered ``ShuttingDown`` (the server's 503 with Retry-After) rather than cut off. ``stop``
@@ -15,8 +15,11 @@ import asyncio
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
-ScoreFn = Callable[[list[str], list[list[str]]], list[list[float]]]
+# ``score(encoded, num_steps)``: one entry per solution in each list, as ``PRM.score_encoded`` takes them
+# (the server encodes a request once, to check its token budget); the batcher only concatenates them.
+ScoreFn = Callable[[list[Any], list[Any]], list[list[float]]]
 
 
 class Overloaded(Exception):
@@ -29,8 +32,8 @@ class ShuttingDown(Overloaded):
 
 @dataclass
 class _Job:
-    problems: list[str]
-    steps: list[list[str]]
+    encoded: list[Any]
+    num_steps: list[Any]
     future: asyncio.Future[list[list[float]]]
 
 
@@ -78,9 +81,9 @@ class Batcher:
     def start(self) -> None:
         self._worker = asyncio.get_running_loop().create_task(self._run())
 
-    async def submit(self, problems: Sequence[str], steps: Sequence[list[str]]) -> list[list[float]]:
+    async def submit(self, encoded: Sequence[Any], num_steps: Sequence[Any]) -> list[list[float]]:
         """Score one request's solutions; raises Overloaded when the queue is full."""
-        job = _Job(list(problems), list(steps), asyncio.get_running_loop().create_future())
+        job = _Job(list(encoded), list(num_steps), asyncio.get_running_loop().create_future())
         if self.closing:
             self.stats.rejected += 1
             raise Overloaded
@@ -95,13 +98,13 @@ class Batcher:
 
     async def _collect(self) -> list[_Job]:
         jobs = [await self.queue.get()]
-        size = len(jobs[0].problems)
+        size = len(jobs[0].encoded)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.max_wait
         while size < self.max_batch_size:
             while not self.queue.empty() and size < self.max_batch_size:
                 jobs.append(self.queue.get_nowait())
-                size += len(jobs[-1].problems)
+                size += len(jobs[-1].encoded)
             remaining = deadline - loop.time()
             if size >= self.max_batch_size or remaining <= 0:
                 break
@@ -116,10 +119,10 @@ class Batcher:
         loop = asyncio.get_running_loop()
         while True:
             jobs = await self._collect()
-            problems = [p for job in jobs for p in job.problems]
-            steps = [s for job in jobs for s in job.steps]
+            encoded = [e for job in jobs for e in job.encoded]
+            num_steps = [n for job in jobs for n in job.num_steps]
             try:
-                scores = await loop.run_in_executor(self._executor, self.score, problems, steps)
+                scores = await loop.run_in_executor(self._executor, self.score, encoded, num_steps)
             except Exception as exc:  # noqa: BLE001  (the model failed: every request in the batch learns why)
                 for job in jobs:
                     if not job.future.done():
@@ -128,11 +131,11 @@ class Batcher:
                 start = 0
                 for job in jobs:
                     if not job.future.done():  # a client that went away cancelled its future
-                        job.future.set_result(scores[start : start + len(job.problems)])
-                    start += len(job.problems)
+                        job.future.set_result(scores[start : start + len(job.encoded)])
+                    start += len(job.encoded)
                 self.stats.batches += 1
-                self.stats.solutions += len(problems)
-                self.stats.largest_batch = max(self.stats.largest_batch, len(problems))
+                self.stats.solutions += len(encoded)
+                self.stats.largest_batch = max(self.stats.largest_batch, len(encoded))
             finally:
                 for _ in jobs:
                     self.queue.task_done()

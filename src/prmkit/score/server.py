@@ -251,7 +251,7 @@ def create_app(prm: PRM, cfg: ServeConfig) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        batcher = Batcher(prm.score, cfg.max_batch_size, cfg.max_wait_ms, cfg.max_queue, cfg.batching)
+        batcher = Batcher(prm.score_encoded, cfg.max_batch_size, cfg.max_wait_ms, cfg.max_queue, cfg.batching)
         batcher.start()
         batcher_box["batcher"] = batcher
         yield
@@ -296,11 +296,12 @@ def create_app(prm: PRM, cfg: ServeConfig) -> FastAPI:
             return _error(413, f"{len(items)} solutions in one request; the limit is {cfg.max_solutions}")
         if num_steps > cfg.max_steps:
             return _error(413, f"{num_steps} steps in one request; the limit is {cfg.max_steps}")
-        tokens = await asyncio.to_thread(lambda: sum(len(prm.encode(i.problem, i.steps)) for i in items))
+        encoded = await asyncio.to_thread(lambda: [prm.encode(i.problem, i.steps) for i in items])
+        tokens = sum(map(len, encoded))
         if tokens > cfg.max_request_tokens:
             return _error(413, f"{tokens} tokens in one request; the limit is {cfg.max_request_tokens}")
         try:
-            scores = await batcher_box["batcher"].submit([i.problem for i in items], [i.steps for i in items])
+            scores = await batcher_box["batcher"].submit(encoded, [len(i.steps) for i in items])
         except ShuttingDown:
             return _error(503, "the server is shutting down; retry later", **{"Retry-After": "5"})
         except Overloaded:

@@ -15,6 +15,11 @@ from prmkit.score.adapters.likelihood import step_log_likelihood, step_logits
 from prmkit.train.pairs import ProblemGroupedSampler, pairwise_loss
 
 
+def step_batch(inputs: dict[str, torch.Tensor]) -> StepBatch:
+    """The step positions of a collated batch (``step_collator(..., step_positions=True)``)."""
+    return StepBatch(inputs["input_ids"], inputs["attention_mask"], inputs["step_index"], None, inputs["step_start"])
+
+
 class PRMTrainer(Trainer):
     """The Trainer plus two optional losses.
 
@@ -71,7 +76,7 @@ class PRMTrainer(Trainer):
 
     def head_logits(self, model: Any, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
         """(batch, length, 2) logits, ``[0, step logit]`` at each step end and 0 elsewhere."""
-        batch = StepBatch(inputs["input_ids"], inputs["attention_mask"], inputs["step_index"], None, inputs["step_start"])
+        batch = step_batch(inputs)
         logits = step_logits(model, batch, self.separator)
         full = logits.new_zeros((*batch.input_ids.shape, 2))
         valid = batch.step_index >= 0
@@ -79,7 +84,6 @@ class PRMTrainer(Trainer):
         full[rows[valid], batch.step_index[valid], 1] = logits[valid]
         return full
 
-    @torch.no_grad()
     def calibrate_head(self, max_solutions: int = 256) -> None:
         """Start the step-likelihood head as the backbone's calibrated likelihood: ``scale`` and the
         bias fitted by logistic regression of the step targets on ``log P(step)`` over up to
@@ -89,16 +93,17 @@ class PRMTrainer(Trainer):
         rows = [self.train_dataset[i] for i in range(min(max_solutions, len(self.train_dataset)))]
         device = next(model.parameters()).device
         log_likelihood, targets = [], []
-        for start in range(0, len(rows), self.args.per_device_train_batch_size):
-            batch = self.data_collator(rows[start : start + self.args.per_device_train_batch_size])
-            batch = {k: v.to(device) for k, v in batch.items() if isinstance(v, torch.Tensor)}
-            step = StepBatch(batch["input_ids"], batch["attention_mask"], batch["step_index"], None, batch["step_start"])
-            out = model(input_ids=step.input_ids, attention_mask=step.attention_mask)
-            values = step_log_likelihood(out.logits, step.input_ids, step.step_start, step.step_index, self.separator)
-            labels = batch["labels"].gather(1, step.step_index.clamp(min=0))
-            keep = (step.step_index >= 0) & (labels != -100)
-            log_likelihood.append(values[keep].float().cpu())
-            targets.append(labels[keep].float().cpu())
+        size = self.args.per_device_train_batch_size
+        with torch.no_grad():
+            for start in range(0, len(rows), size):
+                inputs = {k: v.to(device) for k, v in self.data_collator(rows[start : start + size]).items()}
+                batch = step_batch(inputs)
+                out = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask)
+                values = step_log_likelihood(out.logits, batch, self.separator)
+                labels = inputs["labels"].gather(1, batch.step_index.clamp(min=0))
+                keep = (batch.step_index >= 0) & (labels != -100)
+                log_likelihood.append(values[keep].float().cpu())
+                targets.append(labels[keep].float().cpu())
         x, y = torch.cat(log_likelihood), torch.cat(targets)
         params = torch.zeros(2, requires_grad=True)
         optimizer = torch.optim.LBFGS([params], max_iter=200, line_search_fn="strong_wolfe")
@@ -106,14 +111,13 @@ class PRMTrainer(Trainer):
         def closure() -> torch.Tensor:
             optimizer.zero_grad()
             loss = F.binary_cross_entropy_with_logits(params[0] * x + params[1], y)
-            with torch.enable_grad():
-                loss.backward()
+            loss.backward()
             return loss
 
-        with torch.enable_grad():
-            optimizer.step(closure)
-        head.scale.fill_(params[0].item())
-        head.linear.bias.fill_(params[1].item())
+        optimizer.step(closure)
+        with torch.no_grad():
+            head.scale.fill_(params[0].item())
+            head.linear.bias.fill_(params[1].item())
 
     def lm_loss(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """Next-token cross-entropy of the hidden states the forward pass just produced."""

@@ -49,21 +49,17 @@ def separator_tokens(tokenizer: Any, step_format: StepFormat) -> int:
     return len(tokenizer.encode(step_format.separator, add_special_tokens=False))
 
 
-def step_log_likelihood(
-    logits: torch.Tensor,
-    input_ids: torch.Tensor,
-    step_start: torch.Tensor,
-    step_index: torch.Tensor,
-    separator: int,
-) -> torch.Tensor:
+def step_log_likelihood(logits: torch.Tensor, batch: StepBatch, separator: int) -> torch.Tensor:
     """``log P(step | prefix)`` per step, (batch, max_steps), from a causal LM's (batch, length, vocab)
-    logits: the summed log-probabilities of the tokens from ``step_start`` to ``step_index - separator``.
-    Rows padded with -1 read garbage that the caller masks."""
+    logits: the summed log-probabilities of the tokens from ``batch.step_start`` to
+    ``batch.step_index - separator``. Rows padded with -1 read garbage that the caller masks."""
+    if batch.step_start is None:
+        raise PrmkitError("a likelihood verifier needs each step's first token (encode_steps gives it)")
     logits = logits[:, :-1].float()
-    token_logp = logits.gather(-1, input_ids[:, 1:, None])[..., 0] - logits.logsumexp(-1)
+    token_logp = logits.gather(-1, batch.input_ids[:, 1:, None])[..., 0] - logits.logsumexp(-1)
     cumulative = F.pad(token_logp.cumsum(-1), (1, 0))  # [b, t]: log-probability of tokens 1..t
-    last = (step_index - separator).clamp(min=0)
-    before = (step_start - 1).clamp(min=0)
+    last = (batch.step_index - separator).clamp(min=0)
+    before = (batch.step_start - 1).clamp(min=0)
     return cumulative.gather(1, last) - cumulative.gather(1, before)
 
 
@@ -85,10 +81,8 @@ class StepLikelihoodHead(torch.nn.Module):
 def step_logits(model: Any, batch: StepBatch, separator: int) -> torch.Tensor:
     """The head's logit at every step, (batch, max_steps): one forward pass of the causal LM that
     carries ``model.prm_head``."""
-    if batch.step_start is None:
-        raise PrmkitError("a likelihood verifier needs each step's first token (encode_steps gives it)")
     out = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask, output_hidden_states=True)
-    log_likelihood = step_log_likelihood(out.logits, batch.input_ids, batch.step_start, batch.step_index, separator)
+    log_likelihood = step_log_likelihood(out.logits, batch, separator)
     hidden = gather_steps(out.hidden_states[-1], batch.step_index)
     return model.prm_head(hidden, log_likelihood)
 
@@ -115,12 +109,8 @@ class LikelihoodPRM(_CausalLMVerifier):
     predicts_class = False  # a probability of the text, not of a class
 
     def step_probabilities(self, batch: StepBatch) -> torch.Tensor:
-        if batch.step_start is None:
-            raise PrmkitError("the likelihood verifier needs each step's first token (encode_steps gives it)")
         logits = self.model(input_ids=batch.input_ids, attention_mask=batch.attention_mask).logits
-        return step_log_likelihood(
-            logits, batch.input_ids, batch.step_start, batch.step_index, self.separator
-        ).exp()
+        return step_log_likelihood(logits, batch, self.separator).exp()
 
 
 @ADAPTERS.register("prmkit-likelihood")
