@@ -4,6 +4,11 @@
 from __future__ import annotations
 
 import os
+import signal
+import socket
+import subprocess
+import sys
+import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -11,6 +16,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 
+import httpx
 import pytest
 import torch
 
@@ -22,3 +28,78 @@ torch.set_num_threads(1)
 @pytest.fixture(scope="session")
 def data_dir():
     return shared_data_dir()
+
+
+SERVER_TOKEN = "test-server-token"
+LAUNCH_SERVER = (
+    "from prmkit.cli.options import new_app; from prmkit.cli.score import register; "
+    "app = new_app('prmkit'); register(app); app()"
+)
+
+
+class ServerProcess:
+    """``prmkit serve`` in a subprocess on a free 127.0.0.1 port, with ``SERVER_TOKEN``."""
+
+    def __init__(self, prm_dir, *flags: str) -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        env = {**os.environ, "PRMKIT_SERVER_TOKEN": SERVER_TOKEN, "OMP_NUM_THREADS": "1"}
+        cmd = [
+            sys.executable,
+            "-c",
+            LAUNCH_SERVER,
+            "serve",
+            "--prm",
+            str(prm_dir),
+            "--port",
+            str(port),
+            *flags,
+        ]
+        self.proc = subprocess.Popen(
+            cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        self.url = f"http://127.0.0.1:{port}"
+        self.headers = {"Authorization": f"Bearer {SERVER_TOKEN}"}
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"server exited early:\n{self.proc.stdout.read()}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.2)
+        self.proc.kill()
+        raise AssertionError("server did not come up within 90 s")
+
+    def stopped_gracefully(self) -> bool:
+        """Wait for the server to exit; uvicorn re-raises SIGTERM after a clean shutdown, hence -15."""
+        try:
+            code = self.proc.wait(timeout=30)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+        log = self.proc.stdout.read()
+        return code in (0, -signal.SIGTERM) and "Application shutdown complete" in log
+
+    def stop(self) -> bool:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        return self.stopped_gracefully()
+
+
+@pytest.fixture
+def prmkit_server():
+    """Start servers with ``prmkit_server(prm_dir, *flags)``; any still running at the end are killed."""
+    started: list[ServerProcess] = []
+
+    def start(prm_dir, *flags: str) -> ServerProcess:
+        started.append(ServerProcess(prm_dir, *flags))
+        return started[-1]
+
+    yield start
+    for server in started:
+        if server.proc.poll() is None:
+            server.proc.kill()
+            server.proc.wait()

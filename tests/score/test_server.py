@@ -107,7 +107,10 @@ def test_a_request_over_the_token_budget_answers_413_before_scoring(prm, prm_dir
     with _client(prm, prm_dir, max_request_tokens=300) as client:
         tokens = len(prm.encode("q", ["1" * 1000]))
         long = client.post("/score", json={"problem": "q", "steps": ["1" * 1000]})
-        assert long.status_code == 413 and long.json()["error"] == f"{tokens} tokens in one request; the limit is 300"
+        assert (
+            long.status_code == 413
+            and long.json()["error"] == f"{tokens} tokens in one request; the limit is 300"
+        )
         assert client.get("/health").json()["solutions"] == 0  # refused before it reached the model
         assert client.post("/score", json={"problem": "q", "steps": ["1" * 50]}).status_code == 200
 
@@ -119,7 +122,9 @@ def test_the_token_can_come_from_a_file_out_of_sight_of_ps(prm, prm_dir, tmp_pat
     with TestClient(create_app(prm, cfg)) as client:
         body = {"problem": "q", "steps": ["a"]}
         assert client.post("/score", json=body).status_code == 401
-        assert client.post("/score", json=body, headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
+        assert (
+            client.post("/score", json=body, headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
+        )
     (tmp_path / "token").write_text("")
     with pytest.raises(ConfigError, match="the token file is empty"):
         ServeConfig(prm=str(prm_dir), token_file=str(tmp_path / "token")).resolved_token()
@@ -194,6 +199,28 @@ def test_without_batching_each_request_is_scored_alone():
 
     asyncio.run(main())
     assert calls == [1, 1, 1, 1]
+
+
+def test_large_requests_take_turns_in_the_bulk_lane_and_small_ones_skip_them():
+    calls: list[list[str]] = []
+
+    def score(encoded, steps):
+        calls.append(list(encoded))
+        return [[float(len(e))] * len(s) for e, s in zip(encoded, steps)]
+
+    async def main():
+        batcher = Batcher(score, max_wait_ms=0, lane_tokens=8)
+        batcher.start()
+        big = [batcher.submit([f"{name}{i}" * 2 for i in range(3)], [["s"]] * 3) for name in "ab"]
+        results = await asyncio.gather(*big, batcher.submit(["c"], [["s"]]))
+        await batcher.stop()
+        return results, batcher.stats
+
+    (a, b, c), stats = asyncio.run(main())
+    bulk = [call for call in calls if call != ["c"]]
+    assert bulk == [["a0a0", "a1a1"], ["b0b0", "b1b1"], ["a2a2"], ["b2b2"]]  # 8 tokens a slice, by turns
+    assert a == b == [[4.0]] * 3 and c == [[1.0]]
+    assert stats.bulk_requests == 2 and stats.requests == 3
 
 
 def test_full_queue_is_refused_and_accepted_work_is_drained():

@@ -4,12 +4,8 @@ concurrent clients sending good and malformed requests, then a graceful shutdown
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import signal
-import socket
-import subprocess
-import sys
 import time
 
 import httpx
@@ -17,52 +13,10 @@ import pytest
 
 from prmkit.score import load_prm, tiny
 
-TOKEN = "load-test-token"
-LAUNCH = (
-    "from prmkit.cli.options import new_app; from prmkit.cli.score import register; "
-    "app = new_app('prmkit'); register(app); app()"
-)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture(scope="module")
 def prm_dir(tmp_path_factory):
     return tiny.make_prmkit_prm(tmp_path_factory.mktemp("load") / "prm")
-
-
-def _start(prm_dir, *flags: str) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    env = {**os.environ, "PRMKIT_SERVER_TOKEN": TOKEN, "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-c", LAUNCH, "serve", "--prm", str(prm_dir), "--port", str(port), *flags]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"server exited early:\n{proc.stdout.read()}")
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                return proc, url
-        except httpx.TransportError:
-            time.sleep(0.2)
-    proc.kill()
-    raise AssertionError("server did not come up within 90 s")
-
-
-def _stopped_gracefully(proc: subprocess.Popen) -> bool:
-    """Wait for the server to exit; uvicorn re-raises SIGTERM after a clean shutdown, hence -15."""
-    try:
-        code = proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    log = proc.stdout.read()
-    return code in (0, -signal.SIGTERM) and "Application shutdown complete" in log
 
 
 def _requests(n: int) -> list[tuple[dict | bytes, int, list | None]]:
@@ -86,10 +40,9 @@ def _requests(n: int) -> list[tuple[dict | bytes, int, list | None]]:
     return out
 
 
-async def _burst(url: str, requests: list, clients: int) -> list[httpx.Response]:
+async def _burst(server, requests: list, clients: int) -> list[httpx.Response]:
     limit = asyncio.Semaphore(clients)
-    headers = {"Authorization": f"Bearer {TOKEN}"}
-    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=60) as client:
+    async with httpx.AsyncClient(base_url=server.url, headers=server.headers, timeout=60) as client:
 
         async def send(body):
             async with limit:
@@ -102,14 +55,14 @@ async def _burst(url: str, requests: list, clients: int) -> list[httpx.Response]
         return await asyncio.gather(*(send(body) for body, _, _ in requests))
 
 
-def test_burst_then_graceful_shutdown(prm_dir):
+def test_burst_then_graceful_shutdown(prm_dir, prmkit_server):
     requests = _requests(64)
     good = [r[2] for r in requests if r[2] is not None]
     offline = load_prm(prm_dir).score([q for q, _ in good], [s for _, s in good])
-    proc, url = _start(prm_dir, "--max-wait-ms", "300")
-    signalled = False
+    server = prmkit_server(prm_dir, "--max-wait-ms", "300")
+    url, signalled = server.url, False
     try:
-        responses = asyncio.run(_burst(url, requests, clients=16))
+        responses = asyncio.run(_burst(server, requests, clients=16))
         assert [r.status_code for r in responses] == [status for _, status, _ in requests]
         served = [
             r.json()["results"][0]["step_scores"]
@@ -128,50 +81,45 @@ def test_burst_then_graceful_shutdown(prm_dir):
         assert httpx.post(f"{url}/score", json={"problem": "q", "steps": ["a"]}).status_code == 401
 
         async def shutdown_with_work_in_flight():
-            burst = asyncio.ensure_future(_burst(url, requests[:8], clients=8))
+            burst = asyncio.ensure_future(_burst(server, requests[:8], clients=8))
             await asyncio.sleep(0.1)  # the requests now wait in the batcher's 300 ms window
             nonlocal signalled
-            proc.send_signal(signal.SIGTERM)
+            server.proc.send_signal(signal.SIGTERM)
             signalled = True
             return await burst
 
         last = asyncio.run(shutdown_with_work_in_flight())
     finally:
-        if not signalled:
-            proc.send_signal(signal.SIGTERM)
-        assert _stopped_gracefully(proc)
+        assert server.stop() if not signalled else server.stopped_gracefully()
     assert [r.status_code for r in last] == [status for _, status, _ in requests[:8]]
 
 
 @pytest.mark.slow
-def test_shutdown_with_more_work_than_the_graceful_timeout(prm_dir):
+def test_shutdown_with_more_work_than_the_graceful_timeout(prm_dir, prmkit_server):
     """SIGTERM with many seconds of accepted work and a 2 s graceful timeout: every accepted request is
     answered 200 or 503 with Retry-After (no 500, no dropped connection), and the server exits in time."""
-    proc, url = _start(prm_dir, "--graceful-timeout", "2", "--no-batching", "--max-queue", "1000")
+    server = prmkit_server(prm_dir, "--graceful-timeout", "2", "--no-batching", "--max-queue", "1000")
     rng = random.Random(5)
     heavy = []
     for _ in range(60):
         question, steps = tiny.sample_problem(rng, num_steps=8)
         heavy.append({"items": [{"problem": question, "steps": steps}] * 32})
-    headers = {"Authorization": f"Bearer {TOKEN}"}
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=0)  # one connection each
 
     async def flood() -> tuple[list[httpx.Response | Exception], float]:
-        async with httpx.AsyncClient(base_url=url, headers=headers, timeout=60, limits=limits) as client:
+        async with httpx.AsyncClient(
+            base_url=server.url, headers=server.headers, timeout=60, limits=limits
+        ) as client:
             tasks = [asyncio.ensure_future(client.post("/score", json=body)) for body in heavy]
             while (await client.get("/health")).json()["requests"] < len(heavy):  # all accepted
                 await asyncio.sleep(0.05)
-            proc.send_signal(signal.SIGTERM)
+            server.proc.send_signal(signal.SIGTERM)
             signalled = time.monotonic()
             return await asyncio.gather(*tasks, return_exceptions=True), signalled
 
-    try:
-        answers, signalled = asyncio.run(flood())
-        assert _stopped_gracefully(proc)
-        exited = time.monotonic() - signalled
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    answers, signalled = asyncio.run(flood())
+    assert server.stopped_gracefully()
+    exited = time.monotonic() - signalled
     statuses = [a.status_code if isinstance(a, httpx.Response) else type(a).__name__ for a in answers]
     assert set(statuses) <= {200, 503} and 503 in statuses, statuses
     assert all(a.headers["Retry-After"] for a in answers if a.status_code == 503)

@@ -7,8 +7,9 @@ OpenAPI docs (``/docs``, ``/openapi.json``).
 - Limits: a body over ``max_body_bytes`` answers 413 before it is parsed, and so does a request over
   ``max_steps`` steps, ``max_solutions`` solutions or ``max_request_tokens`` tokens (as the PRM encodes
   them: scoring cost grows with the tokens, so this bounds what one request can cost).
-- Dynamic batching (``prmkit.score.batcher``): concurrent requests share forward passes; a full queue
-  answers 503 with ``Retry-After`` (backpressure instead of running out of memory).
+- Scheduling (``prmkit.score.batcher``): concurrent requests share forward passes; requests over
+  ``lane_tokens`` take turns in a bulk lane with its own thread, so small requests never wait behind a
+  large one; a full queue answers 503 with ``Retry-After`` (backpressure instead of running out of memory).
 - Security: binds to 127.0.0.1 unless told otherwise; with a token (``--token``, ``--token-file`` or
   ``$PRMKIT_SERVER_TOKEN``; the first shows in ``ps``) every route but ``/health`` needs ``Authorization: Bearer <token>``.
   Models load from safetensors, never with ``trust_remote_code``.
@@ -87,7 +88,15 @@ class ServeConfig(PRMConfig):
     max_solutions: int = field(default=64, metadata={"help": "most solutions per request; more: 413"})
     max_request_tokens: int = field(
         default=16384,
-        metadata={"help": "most tokens per request, all solutions as the PRM encodes them; more: 413 (bounds a request's cost)"},
+        metadata={
+            "help": "most tokens per request, all solutions as the PRM encodes them; more: 413 (bounds a request's cost)"
+        },
+    )
+    lane_tokens: int = field(
+        default=4096,
+        metadata={
+            "help": "requests of more tokens go to the bulk lane, scored this many tokens at a time in a thread of their own, so that smaller requests never wait behind them"
+        },
     )
     graceful_timeout: float = field(
         default=30.0, metadata={"help": "seconds to finish requests in flight on shutdown"}
@@ -101,11 +110,11 @@ class ServeConfig(PRMConfig):
             )
         if (
             min(self.max_batch_size, self.max_queue, self.max_body_bytes, self.max_steps, self.max_solutions,
-                self.max_request_tokens) < 1
+                self.max_request_tokens, self.lane_tokens) < 1
         ):  # fmt: skip
             raise ValueError(
-                "max_batch_size, max_queue, max_body_bytes, max_steps, max_solutions and max_request_tokens must "
-                "be positive"
+                "max_batch_size, max_queue, max_body_bytes, max_steps, max_solutions, max_request_tokens and "
+                "lane_tokens must be positive"
             )
         if not 0 <= self.port <= 65535:
             raise ValueError(f"port must lie in 0..65535, got {self.port}")
@@ -245,13 +254,25 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
 
+def lane_threads(prm: PRM) -> tuple[int, int] | None:
+    """On CPU: torch threads for the interactive and the bulk lane, the bulk lane taking one of them."""
+    if prm.device.type != "cpu":
+        return None
+    import torch
+
+    return max(1, torch.get_num_threads() - 1), 1
+
+
 def create_app(prm: PRM, cfg: ServeConfig) -> FastAPI:
     """The FastAPI app serving ``prm`` (see the module docstring)."""
     batcher_box: dict[str, Batcher] = {}
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        batcher = Batcher(prm.score_encoded, cfg.max_batch_size, cfg.max_wait_ms, cfg.max_queue, cfg.batching)
+        batcher = Batcher(
+            prm.score_encoded, cfg.max_batch_size, cfg.max_wait_ms, cfg.max_queue, cfg.batching, cfg.lane_tokens,
+            lane_threads(prm),
+        )  # fmt: skip
         batcher.start()
         batcher_box["batcher"] = batcher
         yield
@@ -276,7 +297,7 @@ def create_app(prm: PRM, cfg: ServeConfig) -> FastAPI:
         return {
             "status": "ok",
             "format": prm.format,
-            "queue": batcher.queue.qsize() if batcher else 0,
+            "queue": batcher.pending if batcher else 0,
             **stats,
         }
 
@@ -305,7 +326,11 @@ def create_app(prm: PRM, cfg: ServeConfig) -> FastAPI:
         except ShuttingDown:
             return _error(503, "the server is shutting down; retry later", **{"Retry-After": "5"})
         except Overloaded:
-            why = "the server is shutting down" if batcher_box["batcher"].closing else "the scoring queue is full"
+            why = (
+                "the server is shutting down"
+                if batcher_box["batcher"].closing
+                else "the scoring queue is full"
+            )
             return _error(503, f"{why}; retry later", **{"Retry-After": "1"})
         name = request.aggregation or cfg.aggregation
         results = [
@@ -343,6 +368,10 @@ def serve(cfg: ServeConfig) -> None:
             super().handle_exit(sig, frame)
 
     config = uvicorn.Config(
-        app, host=cfg.host, port=cfg.port, timeout_graceful_shutdown=int(cfg.graceful_timeout), log_level="info"
+        app,
+        host=cfg.host,
+        port=cfg.port,
+        timeout_graceful_shutdown=int(cfg.graceful_timeout),
+        log_level="info",
     )
     Server(config).run()

@@ -45,6 +45,16 @@ def sample_problem(rng: random.Random, num_steps: int | None = None) -> tuple[st
     return question + f" How many {items} does {name} have?", steps
 
 
+def longest_request(prm: Any, max_tokens: int) -> dict[str, Any]:
+    """A ``/score`` request body of one solution with as many tokens as ``max_tokens`` allows, as
+    ``prm`` encodes it: the costliest request a server with that token budget accepts."""
+    question, step = "Ann has 5 apples. How many apples does she have?", "Step: 12 + 30 = 42, so " * 12
+    steps = [step] * 400
+    while len(prm.encode(question, steps)) > max_tokens:
+        steps.pop()
+    return {"problem": question, "steps": steps}
+
+
 def corpus(n: int = 300, seed: int = 0) -> list[str]:
     """Training text for the tiny tokenizers: problems, steps, step tags and the chat prompt."""
     rng = random.Random(seed)
