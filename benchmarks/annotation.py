@@ -29,8 +29,8 @@ from prmkit.data.records import LabeledSolution
 from prmkit.generation import load_backend
 from prmkit.grading import grade_batch
 from prmkit.synthetic.checker import check
-from prmkit.synthetic.world import WorldConfig, make_problems
-from prmkit.train.policy import PolicyTrainConfig, load_world, max_new_tokens, train_policy
+from prmkit.synthetic.world import WorldConfig, load_world, make_problems
+from prmkit.train.policy import PolicyTrainConfig, max_new_tokens, train_policy
 
 
 def policy_dir(path: str | None) -> Path:

@@ -34,8 +34,9 @@ from prmkit.data.records import Problem
 from prmkit.generation.base import Completion, GenerationBackend
 from prmkit.score import load_prm
 from prmkit.search import SearchConfig, search
+from prmkit.synthetic.chain import Chain, apply
 from prmkit.synthetic.render import answer_text, step_text
-from prmkit.synthetic.world import Chain, WorldConfig, apply, make_problems
+from prmkit.synthetic.world import WorldConfig, make_problems
 
 _RESULT = re.compile(r"=\s*(\d+)\s*$")
 

@@ -7,9 +7,10 @@ import random
 from prmkit.annotate.mc import MCConfig
 from prmkit.data.records import LabeledSolution, Solution
 from prmkit.grading import extract_answer
+from prmkit.synthetic.chain import Chain
 from prmkit.synthetic.mistakes import inject_mistake
 from prmkit.synthetic.render import solution_steps, solution_text
-from prmkit.synthetic.world import Chain, WorldConfig, make_problems
+from prmkit.synthetic.world import WorldConfig, make_problems
 
 WORLD = WorldConfig(min_ops=2, max_ops=4, max_operand=99, max_factor=9, max_value=999)  # pinned: defaults move
 

@@ -23,9 +23,10 @@ from prmkit.annotate.io import read_annotations
 from prmkit.annotate.judge import CriticSpec, JudgeConfig, annotate_judge, critic_spec
 from prmkit.errors import DataError
 from prmkit.evaluate.critic import CRITIQUE_TEMPLATE
+from prmkit.synthetic.chain import Chain
 from prmkit.synthetic.checker import first_error
 from prmkit.synthetic.render import solution_steps
-from prmkit.synthetic.world import Chain, WorldConfig, make_problems
+from prmkit.synthetic.world import WorldConfig, make_problems
 
 SMALL = WorldConfig(min_ops=1, max_ops=3, max_operand=9, max_value=99, max_factor=5)
 TINY = {"hidden_size": 32, "intermediate_size": 64, "num_heads": 2, "num_layers": 1}

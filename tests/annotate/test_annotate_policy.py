@@ -10,9 +10,10 @@ from transformers import AutoTokenizer
 from prmkit.annotate.mc import MCConfig, label_stream
 from prmkit.data.records import LabeledSolution, Solution
 from prmkit.generation import load_backend
+from prmkit.synthetic.chain import Chain
 from prmkit.synthetic.mistakes import inject_mistake
 from prmkit.synthetic.render import solution_steps
-from prmkit.synthetic.world import Chain, WorldConfig, make_problems
+from prmkit.synthetic.world import WorldConfig, make_problems
 from prmkit.train.policy import PolicyTrainConfig, max_new_tokens, train_policy
 
 SMALL = WorldConfig(min_ops=1, max_ops=3, max_operand=9, max_value=99, max_factor=5)

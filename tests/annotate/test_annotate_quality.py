@@ -18,10 +18,11 @@ from prmkit.cli.main import app
 from prmkit.data.jsonl import write_jsonl
 from prmkit.data.records import LabeledSolution, Solution
 from prmkit.grading import extract_answer
+from prmkit.synthetic.chain import Chain
 from prmkit.synthetic.mistakes import MISTAKES
 from prmkit.synthetic.render import solution_steps, solution_text
 from prmkit.synthetic.solver import SyntheticSolverBackend
-from prmkit.synthetic.world import Chain, make_problems
+from prmkit.synthetic.world import make_problems
 
 
 def solution(problem, steps, name) -> LabeledSolution:

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 from bon_records import store
 
-from prmkit.evaluate.bon import BonEvalConfig, CandidateArrays, curves
+from prmkit.evaluate.bon import BonEvalConfig, curves
 from prmkit.evaluate.diagnostics import min_on_last, run_diagnostics, split_by_process, truth_metrics
+from prmkit.evaluate.methods import CandidateArrays
 
 
 @pytest.mark.parametrize(

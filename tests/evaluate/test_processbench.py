@@ -14,15 +14,6 @@ from prmkit.data.jsonl import write_jsonl
 from prmkit.data.records import LabeledSolution, Problem, Solution, StepLabels
 from prmkit.errors import DataError
 from prmkit.evaluate.critic import CriticVerdict, critique_prompt, parse_critique
-from prmkit.evaluate.pb_metric import (
-    best_threshold,
-    candidate_thresholds,
-    f1_by_threshold,
-    first_below,
-    headline,
-    subset_metrics,
-    vote,
-)
 from prmkit.evaluate.processbench import (
     ProcessBenchConfig,
     balanced_prefix,
@@ -32,6 +23,15 @@ from prmkit.evaluate.processbench import (
     run_processbench,
 )
 from prmkit.generation import GenerationConfig
+from prmkit.metrics.processbench import (
+    best_threshold,
+    candidate_thresholds,
+    f1_by_threshold,
+    first_below,
+    headline,
+    subset_metrics,
+    vote,
+)
 
 # (labels, predictions, acc_error, acc_correct, f1) with the arithmetic in the comment
 CASES = [
@@ -297,7 +297,7 @@ def test_critic_mode_records_unparsable_answers_never_minus_one(tmp_path):
 
 
 def test_a_threshold_cannot_be_chosen_on_one_kind_of_solution():
-    from prmkit.evaluate.pb_metric import best_threshold
+    from prmkit.metrics.processbench import best_threshold
 
     threshold, f1 = best_threshold([[0.9, 0.2], [0.8, 0.1]], [1, 1])  # erroneous solutions only
     assert threshold == 0.5 and math.isnan(f1)  # never a fake -1

@@ -15,8 +15,9 @@ from typer.testing import CliRunner
 from chromium_probe import CHROMIUM, image_widths, screenshot
 from prmkit.cli.main import app
 from prmkit.evaluate import plots
-from prmkit.evaluate.bon import BonEvalConfig, CandidateArrays, curves, summarize, write_outputs
+from prmkit.evaluate.bon import BonEvalConfig, curves, summarize, write_outputs
 from prmkit.evaluate.diagnostics import run_diagnostics
+from prmkit.evaluate.methods import CandidateArrays
 from prmkit.evaluate.report import write_report
 
 ROWS = [

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from prmkit.evaluate import stats
+from prmkit.metrics.bootstrap import bootstrap_ci
 from prmkit.search import best_index, majority_vote, weighted_vote
 
 
@@ -84,14 +85,14 @@ def test_picked_correct_counts_no_pick_as_wrong():
 
 def test_bootstrap_interval():
     rng = np.random.default_rng(0)
-    assert stats.bootstrap_ci(np.full(50, 0.7), rng) == pytest.approx((0.7, 0.7))
+    assert bootstrap_ci(np.full(50, 0.7), rng) == pytest.approx((0.7, 0.7))
     values = (np.random.default_rng(1).random(400) < 0.5).astype(float)
-    low, high = stats.bootstrap_ci(values, np.random.default_rng(2), samples=4000)
+    low, high = bootstrap_ci(values, np.random.default_rng(2), samples=4000)
     half = 1.96 * np.sqrt(values.mean() * (1 - values.mean()) / 400)  # normal approximation
     assert low < values.mean() < high
     assert (high - low) / 2 == pytest.approx(half, rel=0.15)
     # Same seed, same interval; and the percentile interval of explicit resampled means.
-    again = stats.bootstrap_ci(values, np.random.default_rng(2), samples=4000)
+    again = bootstrap_ci(values, np.random.default_rng(2), samples=4000)
     assert again == (low, high)
     draws = np.random.default_rng(2).integers(0, 400, size=(4000, 400))
     means = sorted(values[row].mean() for row in draws)

@@ -1,8 +1,8 @@
 import pytest
 
 from prmkit.data.records import Problem, Solution
+from prmkit.synthetic.chain import Chain
 from prmkit.synthetic.checker import check, first_error, truth_labels
-from prmkit.synthetic.world import Chain
 
 # Mia has 7 pens: +6, -8, *3  ->  values 7, 13, 5, 15
 CHAIN = Chain(start=7, ops=(("+", 6), ("-", 8), ("*", 3)))

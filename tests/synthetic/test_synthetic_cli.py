@@ -5,8 +5,8 @@ from typer.testing import CliRunner
 from prmkit.cli.main import app
 from prmkit.data.jsonl import read_records, write_jsonl
 from prmkit.data.records import LabeledSolution, Problem, Solution, StepLabels
+from prmkit.synthetic.chain import Chain
 from prmkit.synthetic.render import solution_steps
-from prmkit.synthetic.world import Chain
 
 runner = CliRunner()
 

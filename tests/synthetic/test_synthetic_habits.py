@@ -9,10 +9,11 @@ import pytest
 
 from prmkit.data.steps import split_steps
 from prmkit.grading import extract_answer, grade_batch, last_boxed
+from prmkit.synthetic.chain import Chain
 from prmkit.synthetic.checker import check
 from prmkit.synthetic.habits import HabitsConfig, apply_habits, habit_stats, output_habits, stated_value
 from prmkit.synthetic.render import solution_steps, solution_text
-from prmkit.synthetic.world import Chain, WorldConfig, make_problems
+from prmkit.synthetic.world import WorldConfig, make_problems
 from prmkit.train.policy import training_texts
 
 WORLD = WorldConfig()

@@ -4,9 +4,10 @@ from collections import Counter
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from prmkit.synthetic.chain import Chain, apply
 from prmkit.synthetic.checker import check, parse_answer, parse_computation
 from prmkit.synthetic.mistakes import CRITIC_KINDS, DEFAULT_KINDS, MISTAKES, inject_mistake, near_misses
-from prmkit.synthetic.world import Chain, WorldConfig, apply, make_problem
+from prmkit.synthetic.world import WorldConfig, make_problem
 
 WORLDS = [
     WorldConfig(),

@@ -8,10 +8,11 @@ from tokenizers import pre_tokenizers
 from transformers import AutoTokenizer
 
 from prmkit.data.prompts import render_prompt
+from prmkit.synthetic.chain import Chain
 from prmkit.synthetic.mistakes import inject_mistake
 from prmkit.synthetic.render import solution_steps, solution_text
 from prmkit.synthetic.tokenizer import PIECE_PATTERN, build_tokenizer, lexicon_pieces
-from prmkit.synthetic.world import Chain, WorldConfig, make_problems
+from prmkit.synthetic.world import WorldConfig, make_problems
 
 
 @pytest.fixture(scope="module")

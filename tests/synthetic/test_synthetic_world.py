@@ -5,9 +5,10 @@ import pytest
 from prmkit.data.prompts import render_prompt
 from prmkit.data.steps import split_steps
 from prmkit.grading import extract_answer
+from prmkit.synthetic.chain import Chain
 from prmkit.synthetic.checker import check
 from prmkit.synthetic.render import solution_steps, solution_text
-from prmkit.synthetic.world import Chain, WorldConfig, make_problem, make_problems
+from prmkit.synthetic.world import WorldConfig, make_problem, make_problems
 
 WORLDS = [
     WorldConfig(),

@@ -12,18 +12,17 @@ import torch.nn.functional as F
 from prmkit.data.encoding import encode_steps
 from prmkit.data.records import LabeledSolution, Problem, Solution, StepLabels
 from prmkit.errors import DataError
+from prmkit.metrics.steps import step_metrics
 from prmkit.score import tiny
 from prmkit.train.prm import PRMTrainConfig, step_loss
 from prmkit.train.prm_data import (
     IGNORE,
     build_dataset,
     final_correctness,
-    hard_targets,
     split_by_problem,
     step_collator,
     step_targets,
 )
-from prmkit.train.prm_metrics import step_metrics
 
 
 def _example(pid: str, steps: list[str], answer: str = "5", **labels) -> LabeledSolution:
@@ -82,14 +81,14 @@ def test_hard_targets_prefer_hard_then_soft_then_first_error():
     hard = StepLabels(
         solution_id="s", num_steps=3, first_error=1, hard=[1, 0, 0], soft=[1.0, 0.5, 0.0], source="mc"
     )
-    assert hard_targets(hard) == [1, 0, 0]
-    assert hard_targets(hard, threshold=0.0) == [1, 1, 0]  # a given threshold always reads the soft labels
-    assert hard_targets(hard, threshold=0.75) == [1, 0, 0]
+    assert hard.hard_targets() == [1, 0, 0]
+    assert hard.hard_targets(threshold=0.0) == [1, 1, 0]  # a given threshold always reads the soft labels
+    assert hard.hard_targets(threshold=0.75) == [1, 0, 0]
     soft_only = StepLabels(solution_id="s", num_steps=3, first_error=2, soft=[0.5, 0.125, 0.0], source="mc")
-    assert hard_targets(soft_only) == [1, 1, 0]  # threshold 0: correct if any rollout succeeded
-    assert hard_targets(soft_only, threshold=0.25) == [1, 0, 0]
+    assert soft_only.hard_targets() == [1, 1, 0]  # threshold 0: correct if any rollout succeeded
+    assert soft_only.hard_targets(threshold=0.25) == [1, 0, 0]
     judge = StepLabels(solution_id="s", num_steps=4, first_error=2, source="judge")
-    assert hard_targets(judge) == [1, 1, 0, 0]
+    assert judge.hard_targets() == [1, 1, 0, 0]
 
 
 def test_steps_after_the_first_error_are_dropped_by_default():
@@ -186,7 +185,7 @@ def test_step_auroc_is_threshold_free():
 
 
 def test_ranking_auroc_compares_solutions_of_one_problem_only():
-    from prmkit.train.prm_metrics import ranking_auroc
+    from prmkit.metrics.steps import ranking_auroc
 
     # p1: the right solution outscores both wrong ones; p2: the right one loses once, ties once.
     ids = ["p1", "p1", "p1", "p2", "p2", "p2", "p3"]

@@ -19,14 +19,15 @@ import random
 import pytest
 
 from prmkit.data.records import LabeledSolution, Solution, StepLabels
+from prmkit.metrics.steps import solution_step_metrics
 from prmkit.score import load_prm
+from prmkit.synthetic.chain import Chain
 from prmkit.synthetic.checker import truth_labels
 from prmkit.synthetic.mistakes import inject_mistake
 from prmkit.synthetic.render import solution_steps
-from prmkit.synthetic.world import Chain, WorldConfig, make_problems
+from prmkit.synthetic.world import WorldConfig, make_problems
 from prmkit.train.policy import PolicyTrainConfig, train_policy
 from prmkit.train.prm import PRMTrainConfig, init_prm, train_prm
-from prmkit.train.prm_metrics import solution_step_metrics
 
 WORLD = WorldConfig(max_ops=3, max_operand=20, max_value=99, operators=["+", "-"])
 

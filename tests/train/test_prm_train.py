@@ -17,9 +17,9 @@ from prmkit.cli.options import new_app
 from prmkit.data.jsonl import write_jsonl
 from prmkit.data.records import LabeledSolution, Problem, Solution, StepLabels
 from prmkit.errors import ConfigError
+from prmkit.metrics.steps import solution_step_metrics
 from prmkit.score import CONTRACT_FILE, PRMContract, load_prm, tiny
 from prmkit.train.prm import PRMTrainConfig, _precision_flags, init_prm, train_prm
-from prmkit.train.prm_metrics import solution_step_metrics
 
 
 def _cfg(backbone, tmp_path, name, **kw) -> PRMTrainConfig:

@@ -38,14 +38,16 @@ import torch
 from prmkit.annotate.critic_config import CriticTrainConfig
 from prmkit.config import save_config
 from prmkit.data.records import Problem
+from prmkit.devices import resolve_device
 from prmkit.evaluate.critic import CriticVerdict, critique_prompt
-from prmkit.evaluate.pb_metric import subset_metrics
 from prmkit.generation.base import GenerationConfig
-from prmkit.generation.hf import TransformersBackend, resolve_device
+from prmkit.generation.hf import TransformersBackend
+from prmkit.metrics.processbench import subset_metrics
+from prmkit.synthetic.chain import Chain
 from prmkit.synthetic.checker import check
 from prmkit.synthetic.mistakes import inject_mistake
 from prmkit.synthetic.render import solution_steps
-from prmkit.synthetic.world import Chain, WorldConfig, make_problems
+from prmkit.synthetic.world import WorldConfig, make_problems
 from prmkit.train.loop import torch_threads, train_causal_lm
 from prmkit.train.policy import build_model, encode_batch, max_new_tokens
 

@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from prmkit.annotate.io import solution_key
+from prmkit.annotate.scale import ray_stream
 from prmkit.config import refuse_changed_settings, save_config
 from prmkit.data.jsonl import AppendLog
 from prmkit.data.prompts import DEFAULT_PROMPT, render_prompt
@@ -397,12 +398,7 @@ def annotate_mc(cfg: MCConfig, pairs: Sequence[LabeledSolution], output: str | P
         save_config(dataclasses.replace(cfg, api_key=None), config_path)
         todo = [p for p in pairs if p.solution.id not in log]
         if todo:
-            if cfg.ray:
-                from prmkit.annotate.scale import ray_stream
-
-                stream = ray_stream(cfg, todo)
-            else:
-                stream = _local_stream(cfg, todo)
+            stream = ray_stream(label_stream, cfg, todo) if cfg.ray else _local_stream(cfg, todo)
             with progress_bar("MC rollouts", len(todo), cfg.progress) as advance:
                 for record in stream:
                     log.append(record)

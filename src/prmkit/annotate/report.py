@@ -31,11 +31,11 @@ from typing import Any
 
 from prmkit.annotate.consensus import consensus
 from prmkit.annotate.io import Judgement
+from prmkit.artifacts import markdown, pct, table, write_metrics
 from prmkit.data.records import LabeledSolution
 from prmkit.errors import DataError
-from prmkit.evaluate.artifacts import markdown, pct, table, write_metrics
-from prmkit.evaluate.pb_metric import subset_metrics
 from prmkit.grading import grade_solutions
+from prmkit.metrics.processbench import subset_metrics
 from prmkit.synthetic.checker import check
 
 
@@ -210,7 +210,7 @@ def label_quality(
     search: Sequence[LabeledSolution] = (),
     thresholds: Sequence[float] = (0.0, 0.25, 0.5),
 ) -> dict[str, Any]:
-    """All metrics as one JSON-ready object (``prmkit.evaluate.artifacts`` layout)."""
+    """All metrics as one JSON-ready object (``prmkit.artifacts`` layout)."""
     truth = truths(mc)
     methods, retention = build_methods(mc, judge, search, thresholds)
     for method in methods:

@@ -95,9 +95,9 @@ def check_command(
 def eval_command(cfg: EvalConfig, model: Path) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from prmkit.generation.hf import resolve_device
+    from prmkit.devices import resolve_device
     from prmkit.synthetic.policy_eval import evaluate_policy
-    from prmkit.train.policy import load_world
+    from prmkit.synthetic.world import load_world
 
     problems = make_problems(load_world(model), cfg.n, cfg.seed)
     lm = AutoModelForCausalLM.from_pretrained(model).to(resolve_device(cfg.device)).eval()

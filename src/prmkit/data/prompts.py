@@ -27,7 +27,7 @@ def solution_from_text(
 
     An empty completion becomes a single placeholder step so that it can still be graded (as wrong).
     """
-    from prmkit.grading import extract_answer
+    from prmkit.data.answers import extract_answer
 
     steps = split_steps(text, style) or [EMPTY_STEP]
     return Solution(

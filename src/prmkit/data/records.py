@@ -94,6 +94,16 @@ class StepLabels(Record):
         hard = [1] * num_steps if first_error < 0 else [1] * first_error + [0] * (num_steps - first_error)
         return cls(solution_id=solution_id, num_steps=num_steps, first_error=first_error, hard=hard, **kw)
 
+    def hard_targets(self, threshold: float | None = None) -> list[int]:
+        """0/1 per step: soft labels above ``threshold`` when one is given and soft labels exist; else
+        the hard labels; else soft labels above 0; else the labels implied by first_error."""
+        if self.soft is not None and (threshold is not None or self.hard is None):
+            return [int(p > (threshold or 0.0)) for p in self.soft]
+        if self.hard is not None:
+            return list(self.hard)
+        n, first = self.num_steps, self.first_error
+        return [1] * n if first < 0 else [1] * first + [0] * (n - first)
+
 
 class LabeledSolution(Record):
     """A problem, one solution and (optionally) its step labels: the unit PRMs train and evaluate on."""

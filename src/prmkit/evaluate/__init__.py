@@ -7,9 +7,9 @@ convention); ``write_report(run_dir)`` gathers whatever is present.
 
 from prmkit.evaluate.bon import BonEvalConfig, run_bon_eval
 from prmkit.evaluate.critic import CRITIQUE_TEMPLATE, critique_prompt, parse_critique
-from prmkit.evaluate.pb_metric import headline, subset_metrics, vote
 from prmkit.evaluate.processbench import ProcessBenchConfig, run_processbench
 from prmkit.evaluate.report import write_report
+from prmkit.metrics.processbench import headline, subset_metrics, vote
 
 __all__ = [
     "CRITIQUE_TEMPLATE",

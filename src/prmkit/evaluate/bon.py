@@ -26,33 +26,26 @@ from typing import Any
 
 import numpy as np
 
+from prmkit import artifacts
 from prmkit.config import save_config
 from prmkit.data.jsonl import write_jsonl
 from prmkit.data.prompts import DEFAULT_PROMPT
 from prmkit.data.records import Problem
 from prmkit.data.steps import StepStyle
 from prmkit.errors import ConfigError
-from prmkit.evaluate import artifacts, plots, stats
+from prmkit.evaluate import plots, stats
 from prmkit.evaluate.candidates import (
-    ProblemCandidates,
     collect_candidates,
     labelled,
-    step_scores,
     weights_fingerprint,
 )
+from prmkit.evaluate.diagnostics import run_diagnostics
+from prmkit.evaluate.methods import CandidateArrays, label, method_picks
 from prmkit.generation.base import GenerationConfig
-from prmkit.score.aggregate import AGGREGATIONS, aggregate
+from prmkit.metrics.bootstrap import bootstrap_ci
+from prmkit.score.aggregate import AGGREGATIONS
 
 STAGE = "bon"
-LABELS = {
-    "greedy": "greedy",
-    "majority": "majority vote",
-    "orm": "BoN-ORM",
-    "likelihood": "BoN-likelihood (min)",
-    "pass@n": "pass@N (oracle)",
-}
-
-
 @dataclass
 class BonEvalConfig:
     """The best-of-N harness.
@@ -179,7 +172,7 @@ def load_problems(cfg: BonEvalConfig) -> list[Problem]:
         world = WorldConfig()
         model = Path(cfg.generation.model) if cfg.generation.model else None
         if model is not None and (model / "world.json").is_file():
-            from prmkit.train.policy import load_world
+            from prmkit.synthetic.world import load_world
 
             world = load_world(model)
         return make_problems(world, cfg.limit or 100, seed=cfg.problem_seed)
@@ -195,55 +188,6 @@ def load_problems(cfg: BonEvalConfig) -> list[Problem]:
     if not problems:
         raise ConfigError(f"no problems in {cfg.problems!r}")
     return problems
-
-
-@dataclass
-class CandidateArrays:
-    """The stored candidates as (problems, n_max) arrays."""
-
-    correct: np.ndarray
-    clusters: np.ndarray
-    scores: dict[str, np.ndarray]  # aggregation -> PRM scores; "orm": ORM last step; "likelihood": least likely step
-    greedy: np.ndarray | None
-
-    @classmethod
-    def build(cls, records: list[ProblemCandidates], aggregations: list[str]) -> CandidateArrays:
-        sizes = {len(r.candidates) for r in records}
-        if len(sizes) != 1:
-            raise ConfigError(f"problems have different numbers of candidates: {sorted(sizes)}")
-        cands = [r.candidates for r in records]
-        scores: dict[str, np.ndarray] = {}
-        for verifier, aggs in (("prm", aggregations), ("orm", ["last"]), ("likelihood", ["min"])):
-            if all(verifier in c.scores for row in cands for c in row):
-                for agg in aggs:
-                    key = agg if verifier == "prm" else verifier
-                    scores[key] = np.array(
-                        [[aggregate(step_scores(c, verifier), agg) for c in row] for row in cands],
-                        dtype=float,
-                    )
-        has_greedy = all(r.greedy is not None for r in records)
-        return cls(
-            correct=np.array([[c.correct for c in row] for row in cands], dtype=bool),
-            clusters=np.array([[c.cluster for c in row] for row in cands], dtype=int),
-            scores=scores,
-            greedy=np.array([r.greedy.correct for r in records], dtype=bool) if has_greedy else None,  # type: ignore[union-attr]
-        )
-
-
-def method_picks(
-    arrays: CandidateArrays, idx: np.ndarray, aggregations: list[str], weighted: str
-) -> dict[str, np.ndarray]:
-    """(P, R) chosen candidate per subset for every candidate-picking method available."""
-    picks = {"majority": stats.pick_vote(arrays.clusters, idx)}
-    if weighted in arrays.scores:
-        picks[f"weighted_{weighted}"] = stats.pick_vote(arrays.clusters, idx, arrays.scores[weighted])
-    for agg in aggregations:
-        if agg in arrays.scores:
-            picks[f"prm_{agg}"] = stats.pick_best(arrays.scores[agg], idx)
-    for verifier in ("orm", "likelihood"):
-        if verifier in arrays.scores:
-            picks[verifier] = stats.pick_best(arrays.scores[verifier], idx)
-    return picks
 
 
 @dataclass
@@ -271,20 +215,12 @@ def curves(arrays: CandidateArrays, cfg: BonEvalConfig) -> Curves:
     return Curves(ns, per_problem, picks)
 
 
-def label(method: str) -> str:
-    if method.startswith("prm_"):
-        return f"BoN-PRM ({method[4:]})"
-    if method.startswith("weighted_"):
-        return f"weighted vote ({method[9:]})"
-    return LABELS.get(method, method)
-
-
 def summarize(result: Curves, cfg: BonEvalConfig) -> dict[str, dict[str, list[float]]]:
     """Mean accuracy and bootstrap interval per method and N."""
     rng = np.random.default_rng([cfg.seed, 1])
     out = {}
     for method, values in result.per_problem.items():
-        intervals = [stats.bootstrap_ci(v, rng, cfg.bootstrap, cfg.ci_level) for v in values]
+        intervals = [bootstrap_ci(v, rng, cfg.bootstrap, cfg.ci_level) for v in values]
         out[method] = {
             "accuracy": [float(v.mean()) for v in values],
             "ci_low": [lo for lo, _ in intervals],
@@ -356,7 +292,5 @@ def run_bon_eval(cfg: BonEvalConfig) -> dict[str, Any]:
     result = curves(arrays, cfg)
     metrics = write_outputs(folder, summarize(result, cfg), result.ns, cfg, len(records))
     if cfg.diagnostics and cfg.prm:
-        from prmkit.evaluate.diagnostics import run_diagnostics
-
         run_diagnostics(records, result, cfg)
     return metrics

@@ -110,7 +110,7 @@ class Collector:
 
     def __init__(self, cfg: Any) -> None:
         from prmkit.generation.base import load_backend
-        from prmkit.score.prm import PRMConfig, load_prm
+        from prmkit.score import PRMConfig, load_prm
 
         self.cfg = cfg
         self.backend = load_backend(cfg.generation)

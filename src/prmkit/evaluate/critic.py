@@ -4,7 +4,7 @@ The prompt lists the solution's steps as ``<paragraph_i>`` blocks indexed from 0
 index of the earliest wrong paragraph, or -1, in ``\\boxed{}`` (ProcessBench's
 ``critique_template.txt``). ``parse_critique`` reads the last ``\\boxed{}`` of an answer; anything
 else (no box, a non-integer, an index outside -1..n-1) is *unparsable* (None), never a silent -1.
-With k samples per solution, ``pb_metric.vote`` applies ProcessBench's majority rule to the boxed
+With k samples per solution, ``prmkit.metrics.processbench.vote`` applies ProcessBench's majority rule to the boxed
 answers: the most common wins, ties go to the answer given first, and a winner that is not a step
 index is unparsable.
 
@@ -20,8 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from prmkit.evaluate.pb_metric import Ballot, Prediction, vote
 from prmkit.grading import last_boxed
+from prmkit.metrics.processbench import Ballot, Prediction, vote
 
 if TYPE_CHECKING:
     from prmkit.generation.base import GenerationBackend

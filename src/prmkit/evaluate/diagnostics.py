@@ -29,10 +29,12 @@ from typing import Any
 
 import numpy as np
 
-from prmkit.evaluate import artifacts, plots
+from prmkit import artifacts
+from prmkit.evaluate import plots
 from prmkit.evaluate.candidates import ProblemCandidates, step_scores
-from prmkit.evaluate.pb_metric import first_below, subset_metrics
-from prmkit.train.prm_metrics import ranking_auroc as within_problem_auroc
+from prmkit.evaluate.methods import CandidateArrays, label
+from prmkit.metrics.processbench import first_below, subset_metrics
+from prmkit.metrics.steps import ranking_auroc as within_problem_auroc
 
 STAGE = "diagnostics"
 THRESHOLD = 0.5
@@ -60,7 +62,6 @@ def ranking_auroc(correct: np.ndarray, scores: np.ndarray) -> float:
 def ranking_table(
     records: list[ProblemCandidates], aggregations: list[str]
 ) -> tuple[dict[str, float], dict[str, Any]]:
-    from prmkit.evaluate.bon import CandidateArrays, label
 
     arrays = CandidateArrays.build(records, aggregations)
     values = {name: ranking_auroc(arrays.correct, scores) for name, scores in arrays.scores.items()}
@@ -93,7 +94,7 @@ def split_by_process(correct: np.ndarray, process_ok: np.ndarray, chosen: np.nda
 
 def truth_metrics(records: list[ProblemCandidates]) -> dict[str, float]:
     """Step F1, first-error F1 and Lessons-Table-5 accuracy of the PRM against the exact truth."""
-    from prmkit.train.prm_metrics import solution_step_metrics
+    from prmkit.metrics.steps import solution_step_metrics
 
     cands = [c for r in records for c in r.candidates]
     scores = [step_scores(c, "prm") for c in cands]
@@ -113,7 +114,6 @@ def truth_metrics(records: list[ProblemCandidates]) -> dict[str, float]:
 
 def min_on_last_table(records: list[ProblemCandidates], result: Any) -> tuple[float, dict[str, Any]]:
     """The share over all candidates, and a table adding each method's picks at N = 8 (or less)."""
-    from prmkit.evaluate.bon import label
 
     flags = [[min_on_last(step_scores(c, "prm")) for c in r.candidates] for r in records]
     overall = _share([f for row in flags for f in row])
@@ -136,7 +136,6 @@ def process_split_table(
     records: list[ProblemCandidates], result: Any, process_ok: np.ndarray, folder: Path
 ) -> dict[str, Any]:
     """BoN accuracy at every N split into sound and flawed processes; plots the first BoN-PRM method."""
-    from prmkit.evaluate.bon import CandidateArrays, label
 
     correct = CandidateArrays.build(records, []).correct
     rows, plotted = [], False

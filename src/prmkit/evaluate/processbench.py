@@ -29,13 +29,14 @@ from typing import Any
 
 from rich.progress import Progress
 
+from prmkit import artifacts
 from prmkit.config import save_config
 from prmkit.data.jsonl import AppendLog, UniqueIds, iter_jsonl, write_jsonl
 from prmkit.errors import ConfigError, DataError
-from prmkit.evaluate import artifacts, plots
+from prmkit.evaluate import plots
 from prmkit.evaluate.critic import critique
-from prmkit.evaluate.pb_metric import Prediction, best_threshold, first_below, headline, subset_metrics
 from prmkit.generation.base import GenerationConfig
+from prmkit.metrics.processbench import Prediction, best_threshold, first_below, headline, subset_metrics
 
 STAGE = "processbench"
 SUBSETS = ["gsm8k", "math", "olympiadbench", "omnimath"]
@@ -218,7 +219,7 @@ def read_predictions(path: str | Path, examples: Sequence[Example]) -> dict[str,
 
 def prm_scores(cfg: ProcessBenchConfig, examples: Sequence[Example]) -> tuple[list[list[float]], bool]:
     """Every step's score, and whether the PRM's scores are a two-class head's probability."""
-    from prmkit.score.prm import PRMConfig, load_prm
+    from prmkit.score import PRMConfig, load_prm
 
     prm = load_prm(
         PRMConfig(prm=cfg.prm, format=cfg.prm_format, batch_size=cfg.prm_batch_size, device=cfg.prm_device)

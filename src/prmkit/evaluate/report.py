@@ -2,7 +2,7 @@
 
 Every direct sub-folder of the run directory is a stage (``labels``, ``prm``, ``bon``,
 ``processbench``, ``diagnostics``, ``rl``, ... in that order, then any other alphabetically). A stage
-shows its ``metrics.json`` as described in ``prmkit.evaluate.artifacts`` (title, notes, summary,
+shows its ``metrics.json`` as described in ``prmkit.artifacts`` (title, notes, summary,
 tables; a plain object of numbers becomes a key/value table) and embeds its PNG files as data URIs,
 so the page can be mailed or archived alone. Stages without either are skipped.
 """
@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from prmkit.artifacts import METRICS_FILE
 from prmkit.errors import PrmkitError
-from prmkit.evaluate.artifacts import METRICS_FILE
 
 STAGES = {
     "labels": "Label quality",

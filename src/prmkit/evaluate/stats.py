@@ -1,4 +1,4 @@
-"""Accuracy at N by repeated subsampling, and bootstrap confidence intervals. Pure numpy functions.
+"""Accuracy at N by repeated subsampling (intervals: ``prmkit.metrics.bootstrap``). Pure numpy functions.
 
 Setting: P problems, each with ``n_max`` stored candidates. For a budget N, every problem draws
 ``repeats`` random subsets of N of its candidates (without replacement; the subsets are shared by all
@@ -90,16 +90,3 @@ def picked_correct(correct: np.ndarray, chosen: np.ndarray) -> np.ndarray:
 def any_correct(correct: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """(P,) share of subsets holding at least one correct candidate (pass@N, the oracle)."""
     return _take(correct, idx).any(axis=-1).mean(axis=-1)
-
-
-def bootstrap_ci(
-    per_problem: np.ndarray, rng: np.random.Generator, samples: int = 1000, level: float = 0.95
-) -> tuple[float, float]:
-    """Percentile interval of the mean of ``per_problem`` under resampling problems with replacement."""
-    values = np.asarray(per_problem, dtype=float)
-    if values.size == 0:
-        return float("nan"), float("nan")
-    means = values[rng.integers(0, values.size, size=(samples, values.size))].mean(axis=1)
-    alpha = (1.0 - level) / 2.0
-    low, high = np.quantile(means, [alpha, 1.0 - alpha])
-    return float(low), float(high)

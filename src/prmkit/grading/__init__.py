@@ -5,6 +5,7 @@
 per-item deadline; ``grade_solutions`` grades prmkit Solution records against their Problems.
 """
 
+from prmkit.data.answers import extract_answer, last_boxed
 from prmkit.grading.batch import (
     SolutionGrade,
     default_workers,
@@ -14,7 +15,6 @@ from prmkit.grading.batch import (
     solution_prediction,
 )
 from prmkit.grading.compare import Status, as_answer, grade, grade_status
-from prmkit.grading.extract import extract_answer, last_boxed
 from prmkit.grading.pool import GradingJob, GradingPool, close_pools, shared_pool
 
 __all__ = [

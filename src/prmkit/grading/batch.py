@@ -7,9 +7,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from prmkit.data.answers import extract_answer
 from prmkit.errors import DataError
 from prmkit.grading.compare import Status, as_answer, trivial_status
-from prmkit.grading.extract import extract_answer
 from prmkit.grading.pool import shared_pool
 
 if TYPE_CHECKING:  # importing prmkit.data pulls in torch, which grading workers must not pay for

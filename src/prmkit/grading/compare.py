@@ -18,7 +18,7 @@ import re
 import threading
 from typing import Literal
 
-from prmkit.grading.extract import extract_answer, strip_math_delimiters
+from prmkit.data.answers import extract_answer, strip_math_delimiters
 
 Status = Literal["correct", "wrong", "timeout", "error"]
 

@@ -11,10 +11,10 @@ import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from prmkit.artifacts import write_metrics
 from prmkit.data.jsonl import read_records, write_jsonl
 from prmkit.data.records import Problem
 from prmkit.errors import PrmkitError
-from prmkit.evaluate.artifacts import write_metrics
 from prmkit.generation.base import GenerationConfig
 from prmkit.quickstart.config import QuickstartConfig
 

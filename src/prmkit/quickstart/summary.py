@@ -8,7 +8,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from prmkit.evaluate.bon import label as method_label
+from prmkit.evaluate.methods import label as method_label
 
 
 def pct(value: float | None) -> str:

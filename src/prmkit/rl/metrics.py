@@ -22,7 +22,7 @@ import torch
 
 from prmkit.data.prompts import render_prompt
 from prmkit.data.records import Problem
-from prmkit.evaluate.stats import bootstrap_ci
+from prmkit.metrics.bootstrap import bootstrap_ci
 from prmkit.rl.rollout import Rollout
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from prmkit.data.steps import StepStyle, split_steps
 from prmkit.errors import ConfigError, PrmkitError
-from prmkit.rl.rewards import Reward, completion_text
+from prmkit.rl.reward_base import REWARDS, Reward, completion_text
 from prmkit.score.aggregate import AGGREGATIONS, aggregate
 
 TOKEN_ENV = "PRMKIT_SERVER_TOKEN"  # the variable `prmkit serve` reads its token from
@@ -94,6 +94,7 @@ def _questions(question: Sequence[str] | None, prompts: Sequence[Any] | None, n:
     raise ConfigError("the PRM reward needs a question column (or the prompts) to score the steps against")
 
 
+@REWARDS.register("prm")
 class PRMReward(StepScoreReward):
     """The PRM in folder ``prm`` (any ``prmkit.score`` adapter); other options go to ``PRMConfig``
     (``device``, ``dtype``, ``batch_size``, ``max_tokens``, ``max_length``, ``format``, ``separator``)."""
@@ -112,6 +113,7 @@ class PRMReward(StepScoreReward):
         return self.model.score(questions, steps)
 
 
+@REWARDS.register("prm_http")
 class PRMHTTPReward(StepScoreReward):
     """A PRM served by ``prmkit serve`` at ``url`` (``POST /score``, batch form).
 

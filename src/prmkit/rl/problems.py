@@ -18,8 +18,7 @@ from pathlib import Path
 from prmkit.data.jsonl import read_records
 from prmkit.data.records import Problem
 from prmkit.errors import ConfigError
-from prmkit.synthetic.world import WorldConfig, make_problems
-from prmkit.train.policy import WORLD_FILE, load_world
+from prmkit.synthetic.world import WORLD_FILE, WorldConfig, load_world, make_problems
 
 
 class ProblemSource:

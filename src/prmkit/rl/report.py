@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from prmkit.evaluate.artifacts import table, write_metrics
+from prmkit.artifacts import table, write_metrics
 
 PLOT_FILE = "curves.png"
 PANELS = (

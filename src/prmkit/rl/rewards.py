@@ -29,37 +29,16 @@ from __future__ import annotations
 import functools
 import math
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 from prmkit.errors import ConfigError
 from prmkit.grading import extract_answer, grade_batch_status, last_boxed
-from prmkit.registry import Registry
+from prmkit.rl.prm_rewards import PRMHTTPReward, PRMReward  # noqa: F401  (registers prm and prm_http)
+from prmkit.rl.reward_base import REWARDS, Reward, RewardFn, completion_text
 
-RewardFn = Callable[..., list[float | None]]
-REWARDS: Registry[Callable[..., RewardFn]] = Registry("reward")
 Variant = Literal["paper", "code"]
-
-
-def completion_text(completion: Any) -> str:
-    """A completion (or prompt) as text: TRL passes strings, or message lists for chat data, whose
-    last message's content is the text."""
-    if isinstance(completion, str):
-        return completion
-    return str(completion[-1]["content"]) if completion else ""
-
-
-class Reward:
-    """Base of the built-in rewards: instances are callables whose ``__name__`` is ``name``."""
-
-    name: ClassVar[str]
-
-    def __init__(self) -> None:
-        self.__name__ = self.name
-
-    def __repr__(self) -> str:
-        return f"<reward {self.name}>"
 
 
 @REWARDS.register("correctness")
@@ -364,19 +343,3 @@ class RewardSet:
             ]
             total.append(math.fsum(terms) if terms else math.nan)  # type: ignore[arg-type]
         return RewardOutput(total=total, per_reward=per_reward)
-
-
-@REWARDS.register("prm")
-def prm_reward(**options: Any) -> RewardFn:
-    """``prmkit.rl.prm_rewards.PRMReward`` (imported only when used: it needs torch and the PRM)."""
-    from prmkit.rl.prm_rewards import PRMReward
-
-    return PRMReward(**options)
-
-
-@REWARDS.register("prm_http")
-def prm_http_reward(**options: Any) -> RewardFn:
-    """``prmkit.rl.prm_rewards.PRMHTTPReward``: a PRM served by ``prmkit serve``."""
-    from prmkit.rl.prm_rewards import PRMHTTPReward
-
-    return PRMHTTPReward(**options)

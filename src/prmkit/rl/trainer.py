@@ -51,8 +51,9 @@ from prmkit.config import save_config
 from prmkit.data.jsonl import AppendLog, read_records
 from prmkit.data.prompts import render_prompt
 from prmkit.data.records import Problem
+from prmkit.devices import resolve_device
 from prmkit.generation.base import GenerationConfig, stable_seed
-from prmkit.generation.hf import TransformersBackend, load_model_and_tokenizer, resolve_device
+from prmkit.generation.hf import TransformersBackend, load_model_and_tokenizer
 from prmkit.rl.checkpoint import (
     CHECKPOINT,
     TrainState,
@@ -67,7 +68,7 @@ from prmkit.rl.optim import make_optimizer, make_scheduler
 from prmkit.rl.problems import ProblemSource
 from prmkit.rl.report import write_run_metrics
 from prmkit.rl.rollout import Rollout, TokenBatch, autocast, flatten, pad_rows, token_stats
-from prmkit.train.policy import WORLD_FILE
+from prmkit.synthetic.world import WORLD_FILE
 
 LOG_FILE = "log.jsonl"
 EVAL_FILE = "eval.jsonl"

@@ -19,7 +19,8 @@ from prmkit.data.jsonl import write_jsonl
 from prmkit.data.records import LabeledSolution, Problem, Record, Solution
 from prmkit.errors import ConfigError, DataError
 from prmkit.score.aggregate import AGGREGATIONS, aggregate, nan_to_none
-from prmkit.score.prm import PRM, PRMConfig, load_prm
+from prmkit.score.load import load_prm
+from prmkit.score.prm import PRM, PRMConfig
 
 
 @dataclass
@@ -101,8 +102,7 @@ def score_file(cfg: ScoreConfig) -> dict[str, Any]:
     """Score ``cfg.input`` into ``cfg.output``; return a summary (with step F1 when labels exist)."""
     from prmkit.data.formats import load_dataset_records
     from prmkit.data.jsonl import read_records
-    from prmkit.train.prm_data import hard_targets
-    from prmkit.train.prm_metrics import solution_step_metrics
+    from prmkit.metrics.steps import solution_step_metrics
 
     if not cfg.input:
         raise ConfigError("no input given: pass --input FILE")
@@ -112,7 +112,7 @@ def score_file(cfg: ScoreConfig) -> dict[str, Any]:
     scores = score_solutions(prm, examples, cfg.chunk_size)
     written = write_jsonl(cfg.output, score_rows(examples, scores, cfg.aggregation))
     summary: dict[str, Any] = {"solutions": written, "output": cfg.output, "format": prm.format}
-    labelled = [(row, hard_targets(e.labels)) for row, e in zip(scores, examples) if e.labels is not None]
+    labelled = [(row, e.labels.hard_targets()) for row, e in zip(scores, examples) if e.labels is not None]
     if labelled:
         summary.update(solution_step_metrics([r for r, _ in labelled], [t for _, t in labelled]))
     return summary

@@ -39,7 +39,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from prmkit.errors import ConfigError
 from prmkit.score.aggregate import AGGREGATIONS, aggregate, nan_to_none
 from prmkit.score.batcher import Batcher, Overloaded, ShuttingDown
-from prmkit.score.prm import PRM, PRMConfig, load_prm
+from prmkit.score.load import load_prm
+from prmkit.score.prm import PRM, PRMConfig
 
 TOKEN_ENV = "PRMKIT_SERVER_TOKEN"
 DRAIN_SHARE = 0.8  # of graceful_timeout spent scoring accepted requests; the rest answers the others

@@ -35,9 +35,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from prmkit.data.answers import last_boxed
 from prmkit.data.records import Problem, Solution, StepLabels
-from prmkit.grading.extract import last_boxed
-from prmkit.synthetic.world import Chain, apply
+from prmkit.synthetic.chain import Chain, apply
 
 _COMPUTATION = re.compile(r"Step\s*\d+\s*:\s*(\d+)\s*([-+*/])\s*(\d+)\s*=\s*(\d+)\s*\.?")
 _INTEGER = re.compile(r"\s*(\d+)\s*")

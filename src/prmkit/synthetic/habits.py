@@ -30,13 +30,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from prmkit.data.answers import last_boxed
 from prmkit.data.records import Problem
 from prmkit.data.steps import split_steps
 from prmkit.grading import extract_answer, grade_batch
-from prmkit.grading.extract import last_boxed
+from prmkit.synthetic.chain import Chain
 from prmkit.synthetic.checker import parse_computation
 from prmkit.synthetic.render import QUESTION, START, step_text
-from prmkit.synthetic.world import Chain
 
 HABITS: tuple[str, ...] = ("no_answer", "plain_answer", "run_on")
 _QUESTION = re.compile(

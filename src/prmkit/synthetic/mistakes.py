@@ -25,8 +25,8 @@ from typing import TypeVar
 
 from prmkit.data.records import Problem
 from prmkit.registry import Registry
+from prmkit.synthetic.chain import Chain, apply
 from prmkit.synthetic.render import answer_text, solution_steps, step_text
-from prmkit.synthetic.world import Chain, apply
 
 T = TypeVar("T")
 MistakeFn = Callable[[Chain, int, random.Random], "list[str] | None"]

@@ -11,7 +11,7 @@ import random
 from collections.abc import Iterator
 
 from prmkit.data.steps import join_steps
-from prmkit.synthetic.world import Chain
+from prmkit.synthetic.chain import Chain
 
 NAMES: dict[str, str] = {
     "Mia": "she", "Ana": "she", "Lena": "she", "Zoe": "she", "Emma": "she", "Sara": "she",

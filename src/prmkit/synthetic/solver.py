@@ -40,10 +40,10 @@ from prmkit.generation.base import (
     prompt_seeds,
     sample_seed,
 )
+from prmkit.synthetic.chain import Chain
 from prmkit.synthetic.checker import parse_answer, parse_computation
 from prmkit.synthetic.mistakes import near_misses
 from prmkit.synthetic.render import ANSWER, CONNECTORS, STEP, TEMPLATES
-from prmkit.synthetic.world import Chain
 
 _START = re.compile(r"([A-Z][a-z]+) has (\d+) ([a-z]+)\.")
 _QUESTION = re.compile(r" How many ([a-z]+) does ([A-Z][a-z]+) have now\?")

@@ -7,14 +7,21 @@ exact structure is stored in ``Problem.metadata`` so the checker never parses th
 
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
+from prmkit.config import from_dict
 from prmkit.data.records import Problem
+from prmkit.errors import ConfigError
+from prmkit.synthetic.chain import Chain, apply
+from prmkit.synthetic.render import render_question
 
 OPERATORS: tuple[str, ...] = ("+", "-", "*", "/")
 SOURCE = "synthetic"
+WORLD_FILE = "world.json"  # in a policy's folder: the world it was trained on
 
 
 @dataclass
@@ -61,52 +68,6 @@ class WorldConfig:
         return asdict(self)
 
 
-@dataclass(frozen=True)
-class Chain:
-    """The exact structure of a problem: a start value and the operations applied to it."""
-
-    start: int
-    ops: tuple[tuple[str, int], ...]
-
-    @property
-    def values(self) -> list[int]:
-        """The start value followed by the value after each operation."""
-        out = [self.start]
-        for op, b in self.ops:
-            out.append(apply(out[-1], op, b))
-        return out
-
-    @property
-    def answer(self) -> int:
-        return self.values[-1]
-
-    def to_metadata(self) -> dict[str, Any]:
-        return {"start": self.start, "ops": [[op, b] for op, b in self.ops]}
-
-    @classmethod
-    def from_problem(cls, problem: Problem) -> Chain:
-        """Read the structure back from ``problem.metadata`` (as written by ``make_problem``)."""
-        meta = problem.metadata
-        if "start" not in meta or "ops" not in meta:
-            raise ValueError(f"problem {problem.id!r} has no synthetic structure (metadata.start / metadata.ops)")
-        return cls(start=int(meta["start"]), ops=tuple((str(op), int(b)) for op, b in meta["ops"]))
-
-
-def apply(a: int, op: str, b: int) -> int:
-    """``a op b`` for whole numbers; ``/`` must divide exactly."""
-    if op == "+":
-        return a + b
-    if op == "-":
-        return a - b
-    if op == "*":
-        return a * b
-    if op == "/":
-        if b == 0 or a % b:
-            raise ValueError(f"{a} / {b} is not exact")
-        return a // b
-    raise ValueError(f"unknown operator {op!r}")
-
-
 def _operand_choices(cfg: WorldConfig, value: int, op: str) -> range | list[int]:
     """Operands that keep the next value a whole number in [1, max_value]."""
     if op == "+":
@@ -142,8 +103,6 @@ def sample_chain(cfg: WorldConfig, rng: random.Random, tries: int = 1000) -> Cha
 
 def make_problem(cfg: WorldConfig, seed: int | str, index: int) -> Problem:
     """Problem ``synth-{seed}-{index}``; it depends only on (cfg, seed, index), never on how many are made."""
-    from prmkit.synthetic.render import render_question
-
     rng = random.Random(f"prmkit-synthetic:{seed}:{index}")
     chain = sample_chain(cfg, rng)
     return Problem(
@@ -158,3 +117,16 @@ def make_problem(cfg: WorldConfig, seed: int | str, index: int) -> Problem:
 def make_problems(cfg: WorldConfig, n: int, seed: int | str = 0, start: int = 0) -> list[Problem]:
     """Problems ``start .. start + n - 1`` of the stream for ``seed``."""
     return [make_problem(cfg, seed, i) for i in range(start, start + n)]
+
+
+def save_world(cfg: WorldConfig, model_dir: str | Path) -> None:
+    """Record in a policy's folder the world it was trained on."""
+    (Path(model_dir) / WORLD_FILE).write_text(json.dumps(cfg.to_dict(), indent=2) + "\n", encoding="utf-8")
+
+
+def load_world(model_dir: str | Path) -> WorldConfig:
+    """The world a saved policy was trained on."""
+    path = Path(model_dir) / WORLD_FILE
+    if not path.exists():
+        raise ConfigError(f"{path}: not found; is {model_dir} a policy trained by `prmkit train policy`?")
+    return from_dict(WorldConfig, json.loads(path.read_text(encoding="utf-8")), str(path))

@@ -17,19 +17,19 @@ from pathlib import Path
 
 import torch
 
-from prmkit.config import from_dict, save_config
+from prmkit.config import save_config
 from prmkit.data.prompts import render_prompt
 from prmkit.data.records import Problem
+from prmkit.devices import resolve_device
 from prmkit.errors import ConfigError
-from prmkit.generation.hf import resolve_device
+from prmkit.synthetic.chain import Chain
 from prmkit.synthetic.habits import HabitsConfig, apply_habits
 from prmkit.synthetic.mistakes import inject_mistake
 from prmkit.synthetic.render import answer_text, solution_steps, solution_text, step_text
-from prmkit.synthetic.world import Chain, WorldConfig, make_problems
+from prmkit.synthetic.world import WorldConfig, make_problems, save_world
 from prmkit.train.loop import torch_threads, train_causal_lm
 from prmkit.train.policy_config import PolicyTrainConfig
 
-WORLD_FILE = "world.json"
 IGNORE_INDEX = -100
 
 
@@ -151,7 +151,7 @@ def train_policy(cfg: PolicyTrainConfig, output_dir: str | Path, progress: bool 
     output_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(output_dir)
     tokenizer.save_pretrained(output_dir)
-    (output_dir / WORLD_FILE).write_text(json.dumps(cfg.world.to_dict(), indent=2) + "\n", encoding="utf-8")
+    save_world(cfg.world, output_dir)
     save_config(cfg, output_dir / "train_config.yaml")
     num_parameters = sum(p.numel() for p in model.parameters())
     metrics = {
@@ -163,11 +163,3 @@ def train_policy(cfg: PolicyTrainConfig, output_dir: str | Path, progress: bool 
     }
     (output_dir / "train_metrics.json").write_text(json.dumps(metrics) + "\n", encoding="utf-8")
     return PolicyTrainResult(output_dir, result.losses, result.seconds, num_parameters)
-
-
-def load_world(model_dir: str | Path) -> WorldConfig:
-    """The world a saved policy was trained on."""
-    path = Path(model_dir) / WORLD_FILE
-    if not path.exists():
-        raise ConfigError(f"{path}: not found; is {model_dir} a policy trained by `prmkit train policy`?")
-    return from_dict(WorldConfig, json.loads(path.read_text(encoding="utf-8")), str(path))

@@ -27,23 +27,12 @@ from typing import Any
 import torch
 
 from prmkit.data.encoding import EncodedSteps, StepFormat, collate, encode_steps
-from prmkit.data.records import LabeledSolution, StepLabels
+from prmkit.data.records import LabeledSolution
 from prmkit.errors import DataError
 from prmkit.train.label_kinds import LabelKind, kind_targets, root_values
 from prmkit.train.pairs import prefix_keys, sibling_pairs
 
 IGNORE = -100.0
-
-
-def hard_targets(labels: StepLabels, threshold: float | None = None) -> list[int]:
-    """0/1 per step: soft labels above ``threshold`` when one is given and soft labels exist; else the
-    hard labels; else soft labels above 0; else the labels implied by first_error."""
-    if labels.soft is not None and (threshold is not None or labels.hard is None):
-        return [int(p > (threshold or 0.0)) for p in labels.soft]
-    if labels.hard is not None:
-        return list(labels.hard)
-    n, first = labels.num_steps, labels.first_error
-    return [1] * n if first < 0 else [1] * first + [0] * (n - first)
 
 
 def known_correctness(example: LabeledSolution) -> bool | None:
@@ -92,7 +81,7 @@ def step_targets(
                 "no soft labels; train with --labels hard", field=f"{example.solution.id}.labels.soft"
             )
         return [float(p) for p in example.labels.soft]
-    return [float(v) for v in hard_targets(example.labels, threshold)]
+    return [float(v) for v in example.labels.hard_targets(threshold)]
 
 
 def drop_after_first_error(
@@ -169,7 +158,7 @@ def build_dataset(
         else:
             target = step_targets(example, labels, objective, threshold, ok)
         if drop_after_error and example.labels is not None and objective == "prm":
-            steps, target = drop_after_first_error(steps, target, hard_targets(example.labels, threshold))
+            steps, target = drop_after_first_error(steps, target, example.labels.hard_targets(threshold))
         encoded.append(encode_steps(tokenizer, example.problem.question, steps, fmt))
         targets.append(target)
     return StepDataset(encoded, targets, [sibling_info(e) for e in examples] if siblings else None)
@@ -180,7 +169,7 @@ def sibling_info(example: LabeledSolution) -> dict[str, Any]:
     labels = example.labels
     values = labels.soft if labels is not None and labels.soft is not None else None
     if values is None:
-        values = hard_targets(labels) if labels is not None else []
+        values = labels.hard_targets() if labels is not None else []
     return {
         "problem": example.problem.id,
         "keys": prefix_keys(example.solution.steps),

@@ -11,12 +11,12 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
+from prmkit.data.answers import extract_answer
 from prmkit.data.formats.base import DatasetFormat, LoadContext, RawRow, hard_labels, labelled, register
 from prmkit.data.formats.rows import Row
 from prmkit.data.jsonl import write_jsonl
 from prmkit.data.records import LabeledSolution, Problem, Record, Solution, StepLabels
 from prmkit.errors import DataError
-from prmkit.grading import extract_answer
 
 TAG = "ки"
 _STEP1 = re.compile(r"[Ss]tep 1:")

@@ -7,11 +7,11 @@ from typing import ClassVar
 
 from pydantic import Field
 
+from prmkit.data.answers import last_boxed
 from prmkit.data.formats.base import LoadContext, ProblemSetFormat, RawRow, register
 from prmkit.data.formats.rows import Row
 from prmkit.data.formats.text import split_reference
 from prmkit.data.records import Problem
-from prmkit.grading import last_boxed
 
 
 class MinervaRow(RawRow):

@@ -8,12 +8,12 @@ from typing import ClassVar
 
 from pydantic import Field
 
+from prmkit.data.answers import extract_answer
 from prmkit.data.formats.base import DatasetFormat, LoadContext, RawRow, StepText, register
 from prmkit.data.formats.rows import Row, iter_json_array_rows
 from prmkit.data.records import LabeledSolution, Problem, Record, Solution, StepLabels
 from prmkit.data.steps import join_steps
 from prmkit.errors import DataError
-from prmkit.grading import extract_answer
 
 
 class ProcessBenchRow(RawRow):
