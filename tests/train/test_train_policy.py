@@ -11,12 +11,11 @@ from prmkit.errors import ConfigError
 from prmkit.synthetic.checker import parse_computation
 from prmkit.synthetic.policy_eval import evaluate_policy, sample_completions
 from prmkit.synthetic.tokenizer import build_tokenizer
-from prmkit.synthetic.world import WorldConfig, make_problems
+from prmkit.synthetic.world import WorldConfig, load_world, make_problems
 from prmkit.train.policy import (
     PolicyTrainConfig,
     build_model,
     encode_batch,
-    load_world,
     train_policy,
     training_texts,
 )

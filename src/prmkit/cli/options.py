@@ -62,6 +62,21 @@ def _flat_fields(cls: type, prefix: str = "") -> Iterator[tuple[str, dataclasses
             yield f"{prefix}{f.name}", f, tp
 
 
+def _default_text(config_cls: type, dotted: str) -> str | bool:
+    """How ``--help`` shows a field's default: the value a config built with no settings holds."""
+    try:
+        value: Any = config_cls()
+    except Exception:  # noqa: BLE001  (a config with required fields: those have no default to show)
+        return False
+    for part in dotted.split("."):
+        value = getattr(value, part)
+    if value is None or value == "" or value == []:
+        return False
+    if isinstance(value, list):
+        return " ".join(map(str, value))
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 def report_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Turn PrmkitError (and missing files) into one line on stderr and exit code 2."""
 
@@ -103,7 +118,8 @@ def config_command(
             flat[ident] = dotted
             flag = "--" + dotted.replace("_", "-")
             decls = [f"{flag}/--no-{dotted.replace('_', '-')}"] if cli_tp is bool else [flag]
-            annotation = Annotated[cli_tp | None, typer.Option(*decls, help=_help(f), show_default=False)]
+            shown = _default_text(config_cls, dotted)
+            annotation = Annotated[cli_tp | None, typer.Option(*decls, help=_help(f), show_default=shown)]
             params.append(inspect.Parameter(ident, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=annotation))
         params.append(
             inspect.Parameter(
