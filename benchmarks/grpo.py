@@ -103,7 +103,8 @@ def make_policy(folder: Path, seed: int = 0) -> Path:
 
 
 def run_prmkit(policy: Path, problems: Path, out: Path, args: argparse.Namespace) -> Rates:
-    from prmkit.rl.grpo import GRPOConfig, train_grpo
+    from prmkit.rl.config import GRPOConfig
+    from prmkit.rl.grpo import train_grpo
     from prmkit.rl.rewards import RewardSet
 
     cfg = GRPOConfig(

@@ -38,7 +38,7 @@ from contextlib import contextmanager
 import httpx
 
 from prmkit.score import load_prm, tiny
-from prmkit.score.server import ServeConfig
+from prmkit.score.config import ServeConfig
 
 LAUNCH = (
     "from prmkit.cli.options import new_app; from prmkit.cli.score import register; "

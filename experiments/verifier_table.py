@@ -103,7 +103,8 @@ def evaluate(base: Path, backbone: Path, recipe: str, prm: Path) -> None:
     backbone's own step likelihood as the baseline verifier."""
     import yaml
 
-    from prmkit.evaluate.bon import BonEvalConfig, run_bon_eval
+    from prmkit.evaluate.bon import run_bon_eval
+    from prmkit.evaluate.config import BonEvalConfig
     from prmkit.generation.base import GenerationConfig
 
     sampling = yaml.safe_load((base / "quickstart" / "bon" / "config.yaml").read_text())
@@ -156,7 +157,8 @@ def beam(base: Path, backbone: Path, recipe: str, prm: Path) -> None:
 
 def train(base: Path, backbone: Path, recipe: str) -> Path:
     from prmkit.annotate.io import read_labeled
-    from prmkit.train.prm import PRMTrainConfig, train_prm
+    from prmkit.train.prm import train_prm
+    from prmkit.train.prm_config import PRMTrainConfig
 
     folder = base / "verifiers" / backbone.name / slug(recipe) / "prm"
     if not (folder / "prmkit_prm.json").exists():

@@ -10,8 +10,9 @@ from bon_records import store
 from typer.testing import CliRunner
 
 from prmkit.cli.main import app
-from prmkit.evaluate.bon import BonEvalConfig, curves, summarize
+from prmkit.evaluate.bon import curves, summarize
 from prmkit.evaluate.candidates import ProblemCandidates
+from prmkit.evaluate.config import BonEvalConfig
 from prmkit.evaluate.methods import CandidateArrays
 from prmkit.score import load_prm
 from prmkit.search import best_index

@@ -11,7 +11,8 @@ import json
 
 import pytest
 
-from prmkit.evaluate.bon import BonEvalConfig, run_bon_eval
+from prmkit.evaluate.bon import run_bon_eval
+from prmkit.evaluate.config import BonEvalConfig
 from prmkit.generation import GenerationConfig, LlamaCppServer, smollm2_gguf_path
 
 pytest.importorskip("llama_cpp")

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from bon_records import store
 
-from prmkit.evaluate.bon import BonEvalConfig, curves
+from prmkit.evaluate.bon import curves
+from prmkit.evaluate.config import BonEvalConfig
 from prmkit.evaluate.diagnostics import min_on_last, run_diagnostics, split_by_process, truth_metrics
 from prmkit.evaluate.methods import CandidateArrays
 

@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 from chromium_probe import CHROMIUM, image_widths, screenshot
 from prmkit.cli.main import app
 from prmkit.evaluate import plots
-from prmkit.evaluate.bon import BonEvalConfig, curves, summarize, write_outputs
+from prmkit.evaluate.bon import curves, summarize, write_outputs
+from prmkit.evaluate.config import BonEvalConfig
 from prmkit.evaluate.diagnostics import run_diagnostics
 from prmkit.evaluate.methods import CandidateArrays
 from prmkit.evaluate.report import write_report

@@ -11,7 +11,8 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from prmkit.errors import ConfigError
 from prmkit.evaluate.report import write_report
-from prmkit.rl.grpo import GRPOConfig, train_grpo
+from prmkit.rl.config import GRPOConfig
+from prmkit.rl.grpo import train_grpo
 from prmkit.rl.rewards import RewardSpec
 
 

@@ -8,7 +8,8 @@ from rl_tiny import char_rewards, make_policy
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from prmkit.data.records import Problem
-from prmkit.rl.ppo import PPO, PPOConfig, ValueHead, train_ppo
+from prmkit.rl.config import PPOConfig
+from prmkit.rl.ppo import PPO, ValueHead, train_ppo
 from prmkit.rl.prm_rewards import step_spans
 from prmkit.rl.rollout import Rollout, pad_rows
 

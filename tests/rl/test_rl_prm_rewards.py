@@ -92,7 +92,8 @@ def server(prm_dir):
     """`prmkit serve`'s app on a real uvicorn socket on 127.0.0.1, with a token."""
     uvicorn = pytest.importorskip("uvicorn")  # the `server` extra
 
-    from prmkit.score.server import ServeConfig, create_app
+    from prmkit.score.config import ServeConfig
+    from prmkit.score.server import create_app
 
     cfg = ServeConfig(prm=str(prm_dir), token="t0ken", max_solutions=2)
     port = _free_port()

@@ -14,7 +14,8 @@ from pathlib import Path
 from rl_tiny import make_policy
 
 from prmkit.data.jsonl import write_jsonl
-from prmkit.rl.grpo import GRPOConfig, train_grpo
+from prmkit.rl.config import GRPOConfig
+from prmkit.rl.grpo import train_grpo
 from prmkit.rl.rewards import RewardSpec
 from prmkit.synthetic.world import WorldConfig, make_problems
 

@@ -82,7 +82,7 @@ def test_an_empty_completion_puts_its_single_score_on_the_last_token():
 def test_math_shepherd_raw_reward_is_the_default_and_named_so():
     from dataclasses import fields
 
-    from prmkit.rl.ppo import PPOConfig
+    from prmkit.rl.config import PPOConfig
 
     field = next(f for f in fields(PPOConfig) if f.name == "step_transform")
     assert field.default == "raw"

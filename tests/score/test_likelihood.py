@@ -56,7 +56,8 @@ def test_an_untrained_likelihood_head_is_the_likelihood_and_a_trained_one_reads_
     score is sigmoid(w . h + b + scale * log P(step)) with h the hidden state at the step's last token."""
     from safetensors.torch import load_file, save_file
 
-    from prmkit.train.prm import PRMTrainConfig, init_prm
+    from prmkit.train.prm import init_prm
+    from prmkit.train.prm_config import PRMTrainConfig
 
     backbone = save_tiny_llama(tmp_path / "policy")
     folder = init_prm(PRMTrainConfig(model=str(backbone), output_dir=str(tmp_path / "prm"), head="likelihood")).output_dir

@@ -13,7 +13,8 @@ from fastapi.testclient import TestClient
 from prmkit.errors import ConfigError
 from prmkit.score import load_prm, tiny
 from prmkit.score.batcher import Batcher, Overloaded
-from prmkit.score.server import ServeConfig, create_app
+from prmkit.score.config import ServeConfig
+from prmkit.score.server import create_app
 
 TOKEN = "s3cret-token"
 

@@ -10,7 +10,7 @@ import torch
 from prmkit.data.records import LabeledSolution, Problem, Solution, StepLabels
 from prmkit.score import tiny
 from prmkit.train.pairs import ProblemGroupedSampler, pairwise_loss, prefix_keys, sibling_pairs
-from prmkit.train.prm import PRMTrainConfig
+from prmkit.train.prm_config import PRMTrainConfig
 from prmkit.train.prm_data import build_dataset, step_collator
 
 

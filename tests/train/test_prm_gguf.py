@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from prmkit.generation import smollm2_gguf_path
-from prmkit.train.prm import PRMTrainConfig, load_backbone
+from prmkit.train.prm import load_backbone
+from prmkit.train.prm_config import PRMTrainConfig
 
 
 @pytest.mark.slow

@@ -14,7 +14,8 @@ from prmkit.data.records import LabeledSolution, Problem, Solution, StepLabels
 from prmkit.errors import DataError
 from prmkit.metrics.steps import step_metrics
 from prmkit.score import tiny
-from prmkit.train.prm import PRMTrainConfig, step_loss
+from prmkit.train.prm import step_loss
+from prmkit.train.prm_config import PRMTrainConfig
 from prmkit.train.prm_data import (
     IGNORE,
     build_dataset,

@@ -12,7 +12,8 @@ from prm_cases import rule_data
 from safetensors.torch import load_file
 
 from prmkit.errors import ConfigError
-from prmkit.train.prm import PRMTrainConfig, train_prm
+from prmkit.train.prm import train_prm
+from prmkit.train.prm_config import PRMTrainConfig
 
 
 def cfg(backbone: str, out: Path, **kw) -> PRMTrainConfig:

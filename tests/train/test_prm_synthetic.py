@@ -27,7 +27,8 @@ from prmkit.synthetic.mistakes import inject_mistake
 from prmkit.synthetic.render import solution_steps
 from prmkit.synthetic.world import WorldConfig, make_problems
 from prmkit.train.policy import PolicyTrainConfig, train_policy
-from prmkit.train.prm import PRMTrainConfig, init_prm, train_prm
+from prmkit.train.prm import init_prm, train_prm
+from prmkit.train.prm_config import PRMTrainConfig
 
 WORLD = WorldConfig(max_ops=3, max_operand=20, max_value=99, operators=["+", "-"])
 

@@ -19,7 +19,8 @@ from prmkit.data.records import LabeledSolution, Problem, Solution, StepLabels
 from prmkit.errors import ConfigError
 from prmkit.metrics.steps import solution_step_metrics
 from prmkit.score import CONTRACT_FILE, PRMContract, load_prm, tiny
-from prmkit.train.prm import PRMTrainConfig, _precision_flags, init_prm, train_prm
+from prmkit.train.prm import _precision_flags, init_prm, train_prm
+from prmkit.train.prm_config import PRMTrainConfig
 
 
 def _cfg(backbone, tmp_path, name, **kw) -> PRMTrainConfig:

@@ -3,10 +3,15 @@ configs) imports no torch."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from prmkit.synthetic.mistakes import CRITIC_KINDS
 from prmkit.train.policy_config import PolicyTrainConfig
+
+CRITIC_FILE = "prmkit_critic.json"  # in a critic's folder: its template, budget and training stream
 
 
 @dataclass
@@ -31,3 +36,9 @@ class CriticTrainConfig(PolicyTrainConfig):
     eval_problems: int = field(
         default=200, metadata={"help": "held-out problems (stream critic-eval-{seed}) to score the critic on"}
     )
+
+
+def critic_info(model: str | Path) -> dict[str, Any] | None:
+    """The ``prmkit_critic.json`` of a critic directory, or None for any other model."""
+    path = Path(model) / CRITIC_FILE
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None

@@ -35,7 +35,7 @@ from typing import Any
 
 import torch
 
-from prmkit.annotate.critic_config import CriticTrainConfig
+from prmkit.annotate.critic_config import CRITIC_FILE, CriticTrainConfig
 from prmkit.config import save_config
 from prmkit.data.records import Problem
 from prmkit.devices import resolve_device
@@ -51,7 +51,6 @@ from prmkit.synthetic.world import WorldConfig, make_problems
 from prmkit.train.loop import torch_threads, train_causal_lm
 from prmkit.train.policy import build_model, encode_batch, max_new_tokens
 
-CRITIC_FILE = "prmkit_critic.json"
 CRITIC_TEMPLATE = "{problem}\n\n{tagged_response}\n\n"
 TAG_TOKENS = ("<paragraph_", "</paragraph_")
 
@@ -105,12 +104,6 @@ def critic_pair(problem: Problem, steps: list[str], label: int) -> tuple[str, st
 def answer_tokens(world: WorldConfig, tokenizer: Any) -> int:
     """A generation budget for the longest review: the policy's budget plus a mark per step and the box."""
     return max_new_tokens(world, tokenizer) + 2 * (world.max_ops + 2) + 8
-
-
-def critic_info(model: str | Path) -> dict[str, Any] | None:
-    """The ``prmkit_critic.json`` of a critic directory, or None for any other model."""
-    path = Path(model) / CRITIC_FILE
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 
 def evaluate_critic(

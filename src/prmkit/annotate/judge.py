@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from prmkit.annotate.critic_model import critic_info
+from prmkit.annotate.critic_config import critic_info
 from prmkit.annotate.io import Judgement, solution_key
 from prmkit.config import refuse_changed_settings, save_config
 from prmkit.data.jsonl import AppendLog

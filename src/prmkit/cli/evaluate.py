@@ -8,8 +8,7 @@ from typing import Annotated
 import typer
 
 from prmkit.cli.options import config_command, new_app, report_errors
-from prmkit.evaluate.bon import BonEvalConfig
-from prmkit.evaluate.processbench import ProcessBenchConfig
+from prmkit.evaluate.config import BonEvalConfig, ProcessBenchConfig
 
 eval_app = new_app("Evaluate verifiers: best-of-N curves with confidence intervals, ProcessBench.")
 

@@ -62,12 +62,19 @@ def _flat_fields(cls: type, prefix: str = "") -> Iterator[tuple[str, dataclasses
             yield f"{prefix}{f.name}", f, tp
 
 
-def _default_text(config_cls: type, dotted: str) -> str | bool:
-    """How ``--help`` shows a field's default: the value a config built with no settings holds."""
+def _default_config(config_cls: type) -> Any:
+    """The config built with no settings, or None when it needs some."""
     try:
-        value: Any = config_cls()
+        return config_cls()
     except Exception:  # noqa: BLE001  (a config with required fields: those have no default to show)
+        return None
+
+
+def _default_text(defaults: Any, dotted: str) -> str | bool:
+    """How ``--help`` shows a field's default: its value in ``defaults`` (False: show none)."""
+    if defaults is None:
         return False
+    value = defaults
     for part in dotted.split("."):
         value = getattr(value, part)
     if value is None or value == "" or value == []:
@@ -110,6 +117,7 @@ def config_command(
     def decorator(fn: Callable[..., None]) -> Callable[..., None]:
         params = list(extra or [])
         flat = {}
+        defaults = _default_config(config_cls)
         for dotted, f, tp in _flat_fields(config_cls):
             cli_tp = _cli_type(tp)
             if cli_tp is None:
@@ -118,7 +126,7 @@ def config_command(
             flat[ident] = dotted
             flag = "--" + dotted.replace("_", "-")
             decls = [f"{flag}/--no-{dotted.replace('_', '-')}"] if cli_tp is bool else [flag]
-            shown = _default_text(config_cls, dotted)
+            shown = _default_text(defaults, dotted)
             annotation = Annotated[cli_tp | None, typer.Option(*decls, help=_help(f), show_default=shown)]
             params.append(inspect.Parameter(ident, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=annotation))
         params.append(

@@ -9,8 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from prmkit.cli.options import config_command, new_app
-from prmkit.rl.grpo import GRPOConfig
-from prmkit.rl.ppo import PPOConfig
+from prmkit.rl.config import GRPOConfig, PPOConfig
 
 rl_app = new_app("Reinforcement learning: GRPO, outcome PPO, step-by-step PPO with a PRM (resumable).")
 

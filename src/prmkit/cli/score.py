@@ -7,8 +7,7 @@ import json
 import typer
 
 from prmkit.cli.options import config_command
-from prmkit.score.run import ScoreConfig
-from prmkit.score.server import ServeConfig
+from prmkit.score.config import ScoreConfig, ServeConfig
 
 
 def register(app: typer.Typer) -> None:

@@ -7,7 +7,7 @@ import json
 import typer
 
 from prmkit.cli.options import config_command
-from prmkit.train.prm import ORMTrainConfig, PRMTrainConfig
+from prmkit.train.prm_config import ORMTrainConfig, PRMTrainConfig
 
 
 def _run(cfg: PRMTrainConfig) -> None:

@@ -20,7 +20,7 @@ written with its true step labels to ``bon/labeled.jsonl``, the input of ``prmki
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,138 +29,19 @@ import numpy as np
 from prmkit import artifacts
 from prmkit.config import save_config
 from prmkit.data.jsonl import write_jsonl
-from prmkit.data.prompts import DEFAULT_PROMPT
 from prmkit.data.records import Problem
-from prmkit.data.steps import StepStyle
 from prmkit.errors import ConfigError
 from prmkit.evaluate import plots, stats
 from prmkit.evaluate.candidates import (
     collect_candidates,
     labelled,
-    weights_fingerprint,
 )
+from prmkit.evaluate.config import BonEvalConfig
 from prmkit.evaluate.diagnostics import run_diagnostics
 from prmkit.evaluate.methods import CandidateArrays, label, method_picks
-from prmkit.generation.base import GenerationConfig
 from prmkit.metrics.bootstrap import bootstrap_ci
-from prmkit.score.aggregate import AGGREGATIONS
 
 STAGE = "bon"
-@dataclass
-class BonEvalConfig:
-    """The best-of-N harness.
-
-    Problems: ``problems`` (+ ``split``, ``limit``, ``problem_seed``). Sampling: ``generation`` (the
-    backend), ``n_max``, ``temperature``, ``top_p``, ``max_new_tokens``, ``prompt_template``,
-    ``sample_seed``. Verifiers: ``prm``, ``orm``, ``likelihood``. Analysis: ``aggregations``, ``weighted_aggregation``,
-    ``repeats``, ``bootstrap``, ``ci_level``, ``seed``.
-    """
-
-    run_dir: str = field(
-        default="runs/eval",
-        metadata={"help": "run directory; results go to <run_dir>/bon (and diagnostics/)"},
-    )
-    problems: str = field(
-        default="synthetic",
-        metadata={
-            "help": "synthetic (the arithmetic world), a dataset name (gsm8k, math500, ...) or a Problem JSONL file"
-        },
-    )
-    split: str | None = field(
-        default=None, metadata={"help": "dataset split (default: the dataset's first, e.g. test)"}
-    )
-    limit: int | None = field(
-        default=100,
-        metadata={"help": "number of problems (synthetic: how many to make; datasets: the first ones)"},
-    )
-    problem_seed: int = field(
-        default=1,
-        metadata={
-            "help": "synthetic problem stream (ids synth-{seed}-{i}); keep it apart from training streams"
-        },
-    )
-    generation: GenerationConfig = field(
-        default_factory=GenerationConfig, metadata={"help": "the policy's generation backend"}
-    )
-    n_max: int = field(
-        default=16, metadata={"help": "candidates sampled per problem (N runs 1, 2, 4, ... up to it)"}
-    )
-    temperature: float = field(default=0.7, metadata={"help": "sampling temperature of the candidates"})
-    top_p: float = field(default=1.0, metadata={"help": "nucleus sampling mass"})
-    max_new_tokens: int = field(default=256, metadata={"help": "most tokens per candidate"})
-    prompt_template: str = field(
-        default=DEFAULT_PROMPT, metadata={"help": "prompt format; {question} is replaced by the question"}
-    )
-    step_style: StepStyle = field(
-        default="paragraph", metadata={"help": "how generated text is split into steps"}
-    )
-    sample_seed: int = field(
-        default=0, metadata={"help": "base seed of the candidates (per problem: stable_seed(seed, id) + k)"}
-    )
-    greedy: bool = field(
-        default=True, metadata={"help": "also decode one greedy answer per problem (the greedy baseline)"}
-    )
-    prm: str = field(default="", metadata={"help": "PRM folder (BoN-PRM, weighted vote, diagnostics)"})
-    orm: str = field(default="", metadata={"help": "ORM folder (BoN-ORM); optional"})
-    likelihood: str = field(
-        default="",
-        metadata={
-            "help": "causal LM whose step probabilities verify with no training (BoN-likelihood, the baseline "
-            "a PRM must beat): 'policy' (the generation model's folder) or a folder; optional"
-        },
-    )
-    prm_batch_size: int = field(default=16, metadata={"help": "sequences per PRM forward pass"})
-    prm_device: str = field(default="auto", metadata={"help": "device of the PRM/ORM: auto, cpu, cuda, ..."})
-    aggregations: list[str] = field(
-        default_factory=lambda: ["min", "product", "last"],
-        metadata={"help": "step aggregations for BoN-PRM (one curve each)"},
-    )
-    weighted_aggregation: str = field(
-        default="min", metadata={"help": "aggregation whose scores weight the PRM-weighted vote"}
-    )
-    repeats: int = field(default=100, metadata={"help": "random subsets per problem and N"})
-    bootstrap: int = field(
-        default=1000, metadata={"help": "bootstrap resamples of the problems for the confidence intervals"}
-    )
-    ci_level: float = field(default=0.95, metadata={"help": "confidence level of the intervals"})
-    seed: int = field(default=0, metadata={"help": "seed of the subsampling and the bootstrap"})
-    chunk_size: int = field(
-        default=16, metadata={"help": "problems sampled, graded and scored per round (each round is saved)"}
-    )
-    grade_timeout: float = field(default=5.0, metadata={"help": "seconds per answer comparison"})
-    diagnostics: bool = field(default=True, metadata={"help": "write the BoN-bias diagnostics (needs a PRM)"})
-
-    def __post_init__(self) -> None:
-        unknown = [a for a in [*self.aggregations, self.weighted_aggregation] if a not in AGGREGATIONS]
-        if unknown:
-            raise ValueError(f"unknown aggregation {unknown[0]!r}; known: {', '.join(AGGREGATIONS.names())}")
-        for name in ("n_max", "repeats", "bootstrap", "chunk_size", "max_new_tokens"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if not 0 < self.ci_level < 1:
-            raise ValueError(f"ci_level must lie in (0, 1), got {self.ci_level}")
-        if self.limit is not None and self.limit < 1:
-            raise ValueError(f"limit must be at least 1, got {self.limit}")
-
-    def verifier_folders(self) -> dict[str, str]:
-        """Each verifier's model folder: ``prm``, ``orm`` and ``likelihood`` ('policy' resolved)."""
-        likelihood = self.generation.model if self.likelihood == "policy" else self.likelihood
-        folders = {"prm": self.prm, "orm": self.orm, "likelihood": likelihood}
-        return {name: path for name, path in folders.items() if path}
-
-    def identity(self) -> dict[str, Any]:
-        """The settings that decide what the stored candidates are (everything but the analysis),
-        with a fingerprint of each local model's weights (a model retrained in place changes it)."""
-        generation = dataclasses.asdict(dataclasses.replace(self.generation, api_key=None))
-        keys = ("problems", "split", "problem_seed", "n_max", "temperature", "top_p", "max_new_tokens",
-                "prompt_template", "step_style", "sample_seed", "greedy", "prm", "orm", "likelihood")  # fmt: skip
-        weights = {
-            name: weights_fingerprint(path)
-            for name, path in (("policy", self.generation.model), *self.verifier_folders().items())
-        }
-        return {"generation": generation, **{k: getattr(self, k) for k in keys}, "weights": weights}
-
-
 def load_problems(cfg: BonEvalConfig) -> list[Problem]:
     """The problems named by ``cfg.problems`` (see its help)."""
     from prmkit.data.formats import FORMATS, load_dataset_records

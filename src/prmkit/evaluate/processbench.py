@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,91 +34,11 @@ from prmkit.config import save_config
 from prmkit.data.jsonl import AppendLog, UniqueIds, iter_jsonl, write_jsonl
 from prmkit.errors import ConfigError, DataError
 from prmkit.evaluate import plots
+from prmkit.evaluate.config import ProcessBenchConfig
 from prmkit.evaluate.critic import critique
-from prmkit.generation.base import GenerationConfig
 from prmkit.metrics.processbench import Prediction, best_threshold, first_below, headline, subset_metrics
 
 STAGE = "processbench"
-SUBSETS = ["gsm8k", "math", "olympiadbench", "omnimath"]
-
-
-@dataclass
-class ProcessBenchConfig:
-    """ProcessBench evaluation; the mode follows from which of ``prm``, ``critic.model`` /
-    ``critic.base_url`` and ``predictions`` is given (exactly one)."""
-
-    run_dir: str = field(
-        default="runs/eval", metadata={"help": "run directory; results go to <run_dir>/processbench"}
-    )
-    data: str = field(
-        default="processbench",
-        metadata={"help": "processbench (the official subsets) or a JSONL of labelled solutions"},
-    )
-    subsets: list[str] = field(
-        default_factory=lambda: list(SUBSETS),
-        metadata={"help": "subsets to evaluate (official data; labelled files use all their sources)"},
-    )
-    limit: int | None = field(
-        default=None,
-        metadata={
-            "help": "N solutions of each subset, the first erroneous and correct ones half and half "
-            "(smoke runs; not the official metric)"
-        },
-    )
-    prm: str = field(default="", metadata={"help": "PRM folder (prm mode)"})
-    prm_format: str = field(
-        default="auto",
-        metadata={"help": "the PRM's format (see prmkit score --format); likelihood reads any causal LM"},
-    )
-    threshold: float | None = field(
-        default=None,
-        metadata={"help": "fixed step threshold; default: 0.5 for two-class heads, else tuned on threshold_subset"},
-    )
-    tune_threshold: bool = field(
-        default=False,
-        metadata={"help": "tune the threshold on threshold_subset for two-class heads too (not ProcessBench's rule)"},
-    )
-    threshold_subset: str = field(
-        default="gsm8k", metadata={"help": "subset a tuned threshold is chosen on, then applied to all"}
-    )
-    prm_batch_size: int = field(default=16, metadata={"help": "sequences per PRM forward pass"})
-    prm_device: str = field(default="auto", metadata={"help": "device of the PRM"})
-    critic: GenerationConfig = field(
-        default_factory=GenerationConfig, metadata={"help": "the critic LLM's backend (critic mode)"}
-    )
-    critic_samples: int = field(
-        default=8, metadata={"help": "critic answers per solution (majority vote); ProcessBench uses 8"}
-    )
-    critic_temperature: float = field(
-        default=1.0, metadata={"help": "critic sampling temperature (ProcessBench: 1.0)"}
-    )
-    critic_top_p: float = field(default=0.9, metadata={"help": "critic nucleus sampling (ProcessBench: 0.9)"})
-    critic_max_new_tokens: int = field(default=4096, metadata={"help": "most tokens per critique"})
-    critic_seed: int = field(default=0, metadata={"help": "base seed of the critic samples"})
-    predictions: str = field(
-        default="", metadata={"help": "JSONL of {id, prediction} to score (predictions mode)"}
-    )
-
-    def __post_init__(self) -> None:
-        given = [
-            m
-            for m, on in (
-                ("prm", self.prm),
-                ("critic", self.critic.model or self.critic.base_url),
-                ("predictions", self.predictions),
-            )
-            if on
-        ]
-        if len(given) != 1:
-            raise ValueError(
-                f"name exactly one of --prm, --critic.model/--critic.base-url, --predictions (got {given or 'none'})"
-            )
-        if self.critic_samples < 1:
-            raise ValueError(f"critic_samples must be at least 1, got {self.critic_samples}")
-
-    @property
-    def mode(self) -> str:
-        return "prm" if self.prm else "predictions" if self.predictions else "critic"
 
 
 @dataclass(frozen=True)

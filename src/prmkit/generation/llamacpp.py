@@ -19,7 +19,6 @@ import time
 from importlib.util import find_spec
 from pathlib import Path
 
-import httpx
 from typing_extensions import Self
 
 from prmkit.errors import PrmkitError
@@ -102,6 +101,8 @@ class LlamaCppServer:
         return self
 
     def _wait_ready(self) -> None:
+        import httpx  # here, so that importing prmkit.generation stays light
+
         assert self.process is not None
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:

@@ -209,8 +209,8 @@ def policy_model(cfg: QuickstartConfig, run: Path) -> str:
 
 def train_prm(cfg: QuickstartConfig, run: Path, out: Path) -> dict[str, Any]:
     """A PRM on the annotated labels, with the policy (or ``prm_backbone``) as its backbone."""
-    from prmkit.train.prm import PRMTrainConfig
     from prmkit.train.prm import train_prm as train
+    from prmkit.train.prm_config import PRMTrainConfig
 
     prm = PRMTrainConfig(
         model=prm_backbone(cfg, run), output_dir=str(out / "model"),
@@ -237,7 +237,8 @@ def best_of_n(cfg: QuickstartConfig, run: Path) -> dict[str, Any]:
     ``diagnostics/``. The tiny policy's own step likelihood verifies too: the baseline for the PRM."""
     import json
 
-    from prmkit.evaluate.bon import BonEvalConfig, run_bon_eval
+    from prmkit.evaluate.bon import run_bon_eval
+    from prmkit.evaluate.config import BonEvalConfig
 
     bon = BonEvalConfig(
         run_dir=str(run), problems=str(problems_file(run, "eval")), limit=None, generation=generator(cfg, run),
@@ -259,7 +260,8 @@ def best_of_n(cfg: QuickstartConfig, run: Path) -> dict[str, Any]:
 def process_bench(cfg: QuickstartConfig, run: Path) -> dict[str, Any]:
     """ProcessBench-style F1 of the PRM at threshold 0.5: on the synthetic candidates' true labels, else
     on ProcessBench's gsm8k subset (``processbench_limit`` of its solutions, half of them correct)."""
-    from prmkit.evaluate.processbench import ProcessBenchConfig, run_processbench
+    from prmkit.evaluate.config import ProcessBenchConfig
+    from prmkit.evaluate.processbench import run_processbench
 
     labeled = run / "bon" / "labeled.jsonl"
     data = str(labeled) if labeled.is_file() else "processbench"
@@ -280,7 +282,8 @@ def write_report(run: Path) -> Path:
 def reinforce(cfg: QuickstartConfig, run: Path, out: Path) -> dict[str, Any]:
     """A short step-by-step PPO (Math-Shepherd) with the PRM's step scores as rewards; greedy accuracy
     on the held-out problems before and after. Writes ``rl/metrics.json`` and the training curves."""
-    from prmkit.rl.ppo import PPOConfig, train_ppo
+    from prmkit.rl.config import PPOConfig
+    from prmkit.rl.ppo import train_ppo
 
     ppo = PPOConfig(
         policy=policy_model(cfg, run), output_dir=str(out),

@@ -7,13 +7,9 @@ per completion token, ``mask`` marks real (1) against padding (0) tokens.
 
 from __future__ import annotations
 
-from typing import Literal
-
 import torch
 
-ScaleRewards = Literal["group", "batch", "none"]
-LossType = Literal["grpo", "bnpo", "dr_grpo"]
-KLEstimator = Literal["k1", "k3"]
+from prmkit.rl.config import KLEstimator, LossType, ScaleRewards
 
 
 def masked_mean(x: torch.Tensor, mask: torch.Tensor, dim: int | None = None) -> torch.Tensor:

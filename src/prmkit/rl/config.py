@@ -1,4 +1,5 @@
-"""The settings every RL trainer shares (``GRPOConfig`` and ``PPOConfig`` extend ``RLConfig``)."""
+"""The RL settings: what every trainer shares (``RLConfig``), and ``GRPOConfig`` and ``PPOConfig``,
+apart from the trainers so that reading them (``--help``, configs) imports no torch."""
 
 from __future__ import annotations
 
@@ -10,6 +11,11 @@ import yaml
 from prmkit.data.prompts import DEFAULT_PROMPT
 from prmkit.errors import ConfigError
 from prmkit.rl.rewards import RewardSpec
+
+ScaleRewards = Literal["group", "batch", "none"]
+LossType = Literal["grpo", "bnpo", "dr_grpo"]
+KLEstimator = Literal["k1", "k3"]
+StepTransform = Literal["centered", "raw", "delta"]
 
 # Changing these between a run and its resumption is allowed; any other change is refused.
 RESUMABLE_FIELDS = ("steps", "checkpoint_every", "resume", "threads", "device", "eval_every")
@@ -147,3 +153,83 @@ def parse_reward(text: str) -> RewardSpec:
         return RewardSpec(name=name or head, weight=value, options=options)
     except ValueError as exc:
         raise ConfigError(f"--reward {text!r}: {exc}") from None
+
+
+@dataclass
+class GRPOConfig(RLConfig):
+    """GRPO settings (see ``RLConfig`` for the shared ones)."""
+
+    beta: float = field(
+        default=0.04, metadata={"help": "weight of the k3 KL to the reference (0: no reference model)"}
+    )
+    scale_rewards: ScaleRewards = field(
+        default="group",
+        metadata={"help": "divide advantages by the group std, the batch std, or none (Dr. GRPO)"},
+    )
+    loss_type: LossType = field(
+        default="grpo",
+        metadata={
+            "help": "token reduction: grpo (sequence mean), bnpo (token mean), dr_grpo (sum / N*max_new_tokens)"
+        },
+    )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.group_size < 2:
+            raise ConfigError(
+                f"GRPO compares completions within a group: group_size must be >= 2, got {self.group_size}"
+            )
+        if self.beta < 0:
+            raise ConfigError(f"beta must be >= 0, got {self.beta}")
+
+
+@dataclass
+class PPOConfig(RLConfig):
+    """PPO settings (see ``RLConfig`` for the shared ones)."""
+
+    group_size: int = field(default=1, metadata={"help": "completions sampled per prompt"})
+    mode: Literal["outcome", "step"] = field(
+        default="outcome",
+        metadata={"help": "outcome: reward on the last token; step: PRM score on each step's last token"},
+    )
+    prm: str = field(
+        default="",
+        metadata={"help": "mode step: a PRM folder (any format prmkit score loads) or a `prmkit serve` URL"},
+    )
+    step_transform: StepTransform = field(
+        default="raw",
+        metadata={
+            "help": "step reward from the PRM's step probability p_k: raw p_k (Math-Shepherd's literal reward); "
+            "delta p_k - p_(k-1), which sums to the last step's score (PPO on the final PRM score plus "
+            "shaping); centered 2 p_k - 1"
+        },
+    )
+    add_outcome: bool = field(
+        default=False, metadata={"help": "mode step: also put the outcome rewards on the last token"}
+    )
+    kl_coef: float = field(
+        default=0.04, metadata={"help": "per-token KL penalty folded into the reward (Math-Shepherd: 0.04)"}
+    )
+    kl_estimator: KLEstimator = field(
+        default="k1", metadata={"help": "per-token KL estimate in the penalty: k1 or k3"}
+    )
+    gamma: float = field(default=1.0, metadata={"help": "GAE discount"})
+    lam: float = field(default=0.95, metadata={"help": "GAE lambda"})
+    vf_coef: float = field(default=0.1, metadata={"help": "weight of the value loss"})
+    value_clip: float = field(default=0.2, metadata={"help": "value clip: V in V_old +- value_clip"})
+    value_trains_trunk: bool = field(
+        default=False,
+        metadata={
+            "help": "let the value loss train the policy network too (default: only the head, on detached states)"
+        },
+    )
+    whiten_advantages: bool = field(
+        default=True, metadata={"help": "normalise advantages over the batch's tokens"}
+    )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.mode == "step" and not self.prm:
+            raise ConfigError("mode step needs a PRM: give --prm DIR")
+        if not (0 <= self.gamma <= 1 and 0 <= self.lam <= 1) or self.kl_coef < 0:
+            raise ConfigError("need 0 <= gamma, lam <= 1 and kl_coef >= 0")

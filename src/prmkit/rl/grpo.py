@@ -15,52 +15,20 @@ Extra log keys: ``frac_zero_std`` (groups whose rewards all tie, so they teach n
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
-from prmkit.errors import ConfigError
 from prmkit.rl.algos import (
-    LossType,
-    ScaleRewards,
     aggregate_loss,
     clipped_policy_loss,
     group_advantages,
     kl_penalty,
     masked_mean,
 )
-from prmkit.rl.config import RLConfig
+from prmkit.rl.config import GRPOConfig
 from prmkit.rl.rollout import Rollout
 from prmkit.rl.trainer import Algorithm, RLResult, Tensors, train
-
-
-@dataclass
-class GRPOConfig(RLConfig):
-    """GRPO settings (see ``RLConfig`` for the shared ones)."""
-
-    beta: float = field(
-        default=0.04, metadata={"help": "weight of the k3 KL to the reference (0: no reference model)"}
-    )
-    scale_rewards: ScaleRewards = field(
-        default="group",
-        metadata={"help": "divide advantages by the group std, the batch std, or none (Dr. GRPO)"},
-    )
-    loss_type: LossType = field(
-        default="grpo",
-        metadata={
-            "help": "token reduction: grpo (sequence mean), bnpo (token mean), dr_grpo (sum / N*max_new_tokens)"
-        },
-    )
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.group_size < 2:
-            raise ConfigError(
-                f"GRPO compares completions within a group: group_size must be >= 2, got {self.group_size}"
-            )
-        if self.beta < 0:
-            raise ConfigError(f"beta must be >= 0, got {self.beta}")
 
 
 class GRPO(Algorithm):

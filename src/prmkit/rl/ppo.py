@@ -24,14 +24,11 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import torch
 
-from prmkit.errors import ConfigError
 from prmkit.rl.algos import (
-    KLEstimator,
     clipped_policy_loss,
     clipped_value_loss,
     explained_variance,
@@ -40,62 +37,10 @@ from prmkit.rl.algos import (
     masked_mean,
     masked_whiten,
 )  # fmt: skip
-from prmkit.rl.config import RLConfig
+from prmkit.rl.config import PPOConfig
 from prmkit.rl.rollout import Rollout, TokenBatch, token_stats
-from prmkit.rl.steps import StepTransform, place_step_rewards, token_char_ends
+from prmkit.rl.steps import place_step_rewards, token_char_ends
 from prmkit.rl.trainer import Algorithm, RLResult, Tensors, train
-
-
-@dataclass
-class PPOConfig(RLConfig):
-    """PPO settings (see ``RLConfig`` for the shared ones)."""
-
-    group_size: int = field(default=1, metadata={"help": "completions sampled per prompt"})
-    mode: Literal["outcome", "step"] = field(
-        default="outcome",
-        metadata={"help": "outcome: reward on the last token; step: PRM score on each step's last token"},
-    )
-    prm: str = field(
-        default="",
-        metadata={"help": "mode step: a PRM folder (any format prmkit score loads) or a `prmkit serve` URL"},
-    )
-    step_transform: StepTransform = field(
-        default="raw",
-        metadata={
-            "help": "step reward from the PRM's step probability p_k: raw p_k (Math-Shepherd's literal reward); "
-            "delta p_k - p_(k-1), which sums to the last step's score (PPO on the final PRM score plus "
-            "shaping); centered 2 p_k - 1"
-        },
-    )
-    add_outcome: bool = field(
-        default=False, metadata={"help": "mode step: also put the outcome rewards on the last token"}
-    )
-    kl_coef: float = field(
-        default=0.04, metadata={"help": "per-token KL penalty folded into the reward (Math-Shepherd: 0.04)"}
-    )
-    kl_estimator: KLEstimator = field(
-        default="k1", metadata={"help": "per-token KL estimate in the penalty: k1 or k3"}
-    )
-    gamma: float = field(default=1.0, metadata={"help": "GAE discount"})
-    lam: float = field(default=0.95, metadata={"help": "GAE lambda"})
-    vf_coef: float = field(default=0.1, metadata={"help": "weight of the value loss"})
-    value_clip: float = field(default=0.2, metadata={"help": "value clip: V in V_old +- value_clip"})
-    value_trains_trunk: bool = field(
-        default=False,
-        metadata={
-            "help": "let the value loss train the policy network too (default: only the head, on detached states)"
-        },
-    )
-    whiten_advantages: bool = field(
-        default=True, metadata={"help": "normalise advantages over the batch's tokens"}
-    )
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.mode == "step" and not self.prm:
-            raise ConfigError("mode step needs a PRM: give --prm DIR")
-        if not (0 <= self.gamma <= 1 and 0 <= self.lam <= 1) or self.kl_coef < 0:
-            raise ConfigError("need 0 <= gamma, lam <= 1 and kl_coef >= 0")
 
 
 class ValueHead(torch.nn.Module):

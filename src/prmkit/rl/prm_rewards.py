@@ -26,8 +26,7 @@ from prmkit.data.steps import StepStyle, split_steps
 from prmkit.errors import ConfigError, PrmkitError
 from prmkit.rl.reward_base import REWARDS, Reward, completion_text
 from prmkit.score.aggregate import AGGREGATIONS, aggregate
-
-TOKEN_ENV = "PRMKIT_SERVER_TOKEN"  # the variable `prmkit serve` reads its token from
+from prmkit.score.config import TOKEN_ENV
 
 
 def step_spans(text: str, style: StepStyle = "paragraph") -> list[tuple[int, int]]:

@@ -29,9 +29,9 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any
 
-StepTransform = Literal["centered", "raw", "delta"]
+from prmkit.rl.config import StepTransform
 
 
 def token_char_ends(tokenizer: Any, text: str, ids: Sequence[int]) -> list[int]:

@@ -1,19 +1,25 @@
 """Scoring with process reward models: ``load_prm(dir).score(problems, solutions)``, aggregations,
-adapters for the public PRM formats and a scoring server (``prmkit.score.server``)."""
+adapters for the public PRM formats and a scoring server (``prmkit.score.server``).
+
+The model code loads on first use of its names, so the settings (``prmkit.score.config``) and the
+aggregations import no torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 from prmkit.score.aggregate import AGGREGATIONS, aggregate
+from prmkit.score.config import PRMConfig
 from prmkit.score.contract import CONTRACT_FILE, PRMContract
-from prmkit.score.load import detect_format, load_prm
-from prmkit.score.prm import ADAPTERS, PRM, PRMConfig
 
-__all__ = [
-    "ADAPTERS",
-    "AGGREGATIONS",
-    "CONTRACT_FILE",
-    "PRM",
-    "PRMConfig",
-    "PRMContract",
-    "aggregate",
-    "detect_format",
-    "load_prm",
-]
+_LAZY = {"detect_format": "load", "load_prm": "load", "ADAPTERS": "prm", "PRM": "prm"}
+__all__ = ["ADAPTERS", "AGGREGATIONS", "CONTRACT_FILE", "PRM", "PRMConfig", "PRMContract", "aggregate",
+           "detect_format", "load_prm"]  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'prmkit.score' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"prmkit.score.{_LAZY[name]}"), name)

@@ -18,7 +18,6 @@ import dataclasses
 import json
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -28,47 +27,8 @@ from prmkit.data.encoding import EncodedSteps, StepBatch, StepFormat, collate, e
 from prmkit.data.records import Problem, Solution
 from prmkit.errors import PrmkitError
 from prmkit.registry import Registry
+from prmkit.score.config import PRMConfig
 from prmkit.score.contract import PRMContract
-
-
-@dataclass
-class PRMConfig:
-    """Which PRM to load and how to run it."""
-
-    prm: str = field(default="", metadata={"help": "PRM folder (a local Hugging Face model directory)"})
-    format: str = field(
-        default="auto",
-        metadata={
-            "help": "adapter: auto (detect from the folder), prmkit, math-shepherd, qwen-prm, value-head, sequence-classification, likelihood (any causal LM: each step's probability under it) or prmkit-likelihood (trained with --head likelihood)"
-        },
-    )
-    device: str = field(
-        default="auto", metadata={"help": "auto (cuda when available), cpu, cuda, cuda:1, ..."}
-    )
-    dtype: str = field(
-        default="auto",
-        metadata={"help": "auto (bfloat16 on cuda, float32 on cpu), float32, bfloat16 or float16"},
-    )
-    batch_size: int = field(default=16, metadata={"help": "most sequences per forward pass"})
-    max_tokens: int = field(
-        default=16384,
-        metadata={"help": "most padded tokens per forward pass, and the longest sequence scored (later steps: NaN)"},
-    )
-    max_length: int | None = field(
-        default=None,
-        metadata={"help": "token limit per sequence (later steps score NaN); default: the contract's"},
-    )
-    separator: str | None = field(
-        default=None,
-        metadata={"help": "step separator; default: the folder's prmkit_prm.json, else the format's own"},
-    )
-
-    def __post_init__(self) -> None:
-        if self.batch_size < 1 or self.max_tokens < 1:
-            raise ValueError("batch_size and max_tokens must be positive")
-        if self.max_length is not None and self.max_length < 2:
-            raise ValueError(f"max_length must be at least 2 tokens, got {self.max_length}")
-
 
 ProblemLike = str | Problem
 StepsLike = Sequence[str] | Solution

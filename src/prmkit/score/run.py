@@ -10,7 +10,6 @@ F1 against them is returned too.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from rich.progress import Progress
@@ -18,37 +17,10 @@ from rich.progress import Progress
 from prmkit.data.jsonl import write_jsonl
 from prmkit.data.records import LabeledSolution, Problem, Record, Solution
 from prmkit.errors import ConfigError, DataError
-from prmkit.score.aggregate import AGGREGATIONS, aggregate, nan_to_none
+from prmkit.score.aggregate import aggregate, nan_to_none
+from prmkit.score.config import ScoreConfig
 from prmkit.score.load import load_prm
-from prmkit.score.prm import PRM, PRMConfig
-
-
-@dataclass
-class ScoreConfig(PRMConfig):
-    """Score every solution of a file with a PRM."""
-
-    input: str = field(default="", metadata={"help": "solutions to score"})
-    input_format: str = field(
-        default="jsonl", metadata={"help": "format of the input (any prmkit data format with solutions)"}
-    )
-    problems: str | None = field(
-        default=None,
-        metadata={"help": "problems file (prmkit JSONL) when the input holds bare Solution records"},
-    )
-    output: str = field(default="scores.jsonl", metadata={"help": "where the step scores go (JSONL)"})
-    aggregation: str = field(
-        default="min", metadata={"help": "step aggregation: min, product, last, mean, geometric_mean"}
-    )
-    chunk_size: int = field(
-        default=256, metadata={"help": "solutions per scoring call (progress granularity)"}
-    )
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.aggregation not in AGGREGATIONS:
-            raise ValueError(
-                f"unknown aggregation {self.aggregation!r}; known: {', '.join(AGGREGATIONS.names())}"
-            )
+from prmkit.score.prm import PRM
 
 
 def pair_with_problems(records: Sequence[Record], problems: Sequence[Problem] = ()) -> list[LabeledSolution]:

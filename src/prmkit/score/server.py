@@ -21,13 +21,10 @@ OpenAPI docs (``/docs``, ``/openapi.json``).
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Request
@@ -39,100 +36,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from prmkit.errors import ConfigError
 from prmkit.score.aggregate import AGGREGATIONS, aggregate, nan_to_none
 from prmkit.score.batcher import Batcher, Overloaded, ShuttingDown
+from prmkit.score.config import ServeConfig
 from prmkit.score.load import load_prm
-from prmkit.score.prm import PRM, PRMConfig
+from prmkit.score.prm import PRM
 
-TOKEN_ENV = "PRMKIT_SERVER_TOKEN"
 DRAIN_SHARE = 0.8  # of graceful_timeout spent scoring accepted requests; the rest answers the others
 OPEN_PATHS = frozenset({"/health"})
-
-
-@dataclass
-class ServeConfig(PRMConfig):
-    """The scoring server (see ``prmkit.score.server``)."""
-
-    host: str = field(
-        default="127.0.0.1", metadata={"help": "interface to bind; anything but loopback exposes the server"}
-    )
-    port: int = field(default=8000, metadata={"help": "TCP port"})
-    token: str | None = field(
-        default=None,
-        metadata={
-            "help": f"bearer token required on every route but /health (visible in ps: prefer --token-file "
-            f"or ${TOKEN_ENV})"
-        },
-    )
-    token_file: str | None = field(
-        default=None, metadata={"help": "read the bearer token from this file (its first line)"}
-    )
-    aggregation: str = field(
-        default="min", metadata={"help": "default step aggregation: min, product, last, mean, geometric_mean"}
-    )
-    batching: bool = field(
-        default=True, metadata={"help": "batch concurrent requests into shared forward passes"}
-    )
-    max_batch_size: int = field(
-        default=32, metadata={"help": "most solutions gathered into one scoring call"}
-    )
-    max_wait_ms: float = field(
-        default=5.0, metadata={"help": "how long the first request waits for others to join its batch"}
-    )
-    max_queue: int = field(
-        default=256, metadata={"help": "requests waiting beyond this are refused with 503"}
-    )
-    max_body_bytes: int = field(
-        default=1_000_000, metadata={"help": "larger request bodies are refused with 413"}
-    )
-    max_steps: int = field(
-        default=512, metadata={"help": "most steps per request (all solutions together); more: 413"}
-    )
-    max_solutions: int = field(default=64, metadata={"help": "most solutions per request; more: 413"})
-    max_request_tokens: int = field(
-        default=16384,
-        metadata={
-            "help": "most tokens per request, all solutions as the PRM encodes them; more: 413 (bounds a request's cost)"
-        },
-    )
-    lane_tokens: int = field(
-        default=4096,
-        metadata={
-            "help": "requests of more tokens go to the bulk lane, scored this many tokens at a time in a thread of their own, so that smaller requests never wait behind them"
-        },
-    )
-    graceful_timeout: float = field(
-        default=30.0, metadata={"help": "seconds to finish requests in flight on shutdown"}
-    )
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.aggregation not in AGGREGATIONS:
-            raise ValueError(
-                f"unknown aggregation {self.aggregation!r}; known: {', '.join(AGGREGATIONS.names())}"
-            )
-        if (
-            min(self.max_batch_size, self.max_queue, self.max_body_bytes, self.max_steps, self.max_solutions,
-                self.max_request_tokens, self.lane_tokens) < 1
-        ):  # fmt: skip
-            raise ValueError(
-                "max_batch_size, max_queue, max_body_bytes, max_steps, max_solutions, max_request_tokens and "
-                "lane_tokens must be positive"
-            )
-        if not 0 <= self.port <= 65535:
-            raise ValueError(f"port must lie in 0..65535, got {self.port}")
-
-    def resolved_token(self) -> str | None:
-        """--token, else the first line of --token-file, else $PRMKIT_SERVER_TOKEN."""
-        if self.token:
-            return self.token
-        if self.token_file:
-            try:
-                lines = Path(self.token_file).read_text(encoding="utf-8").splitlines()
-            except OSError as exc:
-                raise ConfigError(f"{self.token_file}: cannot read the token file: {exc.strerror}") from None
-            if not lines or not lines[0].strip():
-                raise ConfigError(f"{self.token_file}: the token file is empty")
-            return lines[0].strip()
-        return os.environ.get(TOKEN_ENV) or None
 
 
 Step = Annotated[str, StringConstraints(min_length=1)]

@@ -1,0 +1,168 @@
+"""The settings of loading a PRM, ``prmkit score`` and ``prmkit serve``, apart from the code that
+runs them so that reading them (``--help``, configs) imports no torch."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from prmkit.errors import ConfigError
+from prmkit.score.aggregate import AGGREGATIONS
+
+TOKEN_ENV = "PRMKIT_SERVER_TOKEN"
+
+
+@dataclass
+class PRMConfig:
+    """Which PRM to load and how to run it."""
+
+    prm: str = field(default="", metadata={"help": "PRM folder (a local Hugging Face model directory)"})
+    format: str = field(
+        default="auto",
+        metadata={
+            "help": "adapter: auto (detect from the folder), prmkit, math-shepherd, qwen-prm, value-head, sequence-classification, likelihood (any causal LM: each step's probability under it) or prmkit-likelihood (trained with --head likelihood)"
+        },
+    )
+    device: str = field(
+        default="auto", metadata={"help": "auto (cuda when available), cpu, cuda, cuda:1, ..."}
+    )
+    dtype: str = field(
+        default="auto",
+        metadata={"help": "auto (bfloat16 on cuda, float32 on cpu), float32, bfloat16 or float16"},
+    )
+    batch_size: int = field(default=16, metadata={"help": "most sequences per forward pass"})
+    max_tokens: int = field(
+        default=16384,
+        metadata={"help": "most padded tokens per forward pass, and the longest sequence scored (later steps: NaN)"},
+    )
+    max_length: int | None = field(
+        default=None,
+        metadata={"help": "token limit per sequence (later steps score NaN); default: the contract's"},
+    )
+    separator: str | None = field(
+        default=None,
+        metadata={"help": "step separator; default: the folder's prmkit_prm.json, else the format's own"},
+    )
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1 or self.max_tokens < 1:
+            raise ValueError("batch_size and max_tokens must be positive")
+        if self.max_length is not None and self.max_length < 2:
+            raise ValueError(f"max_length must be at least 2 tokens, got {self.max_length}")
+
+
+@dataclass
+class ScoreConfig(PRMConfig):
+    """Score every solution of a file with a PRM."""
+
+    input: str = field(default="", metadata={"help": "solutions to score"})
+    input_format: str = field(
+        default="jsonl", metadata={"help": "format of the input (any prmkit data format with solutions)"}
+    )
+    problems: str | None = field(
+        default=None,
+        metadata={"help": "problems file (prmkit JSONL) when the input holds bare Solution records"},
+    )
+    output: str = field(default="scores.jsonl", metadata={"help": "where the step scores go (JSONL)"})
+    aggregation: str = field(
+        default="min", metadata={"help": "step aggregation: min, product, last, mean, geometric_mean"}
+    )
+    chunk_size: int = field(
+        default=256, metadata={"help": "solutions per scoring call (progress granularity)"}
+    )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.aggregation not in AGGREGATIONS:
+            raise ValueError(
+                f"unknown aggregation {self.aggregation!r}; known: {', '.join(AGGREGATIONS.names())}"
+            )
+
+
+@dataclass
+class ServeConfig(PRMConfig):
+    """The scoring server (see ``prmkit.score.server``)."""
+
+    host: str = field(
+        default="127.0.0.1", metadata={"help": "interface to bind; anything but loopback exposes the server"}
+    )
+    port: int = field(default=8000, metadata={"help": "TCP port"})
+    token: str | None = field(
+        default=None,
+        metadata={
+            "help": f"bearer token required on every route but /health (visible in ps: prefer --token-file "
+            f"or ${TOKEN_ENV})"
+        },
+    )
+    token_file: str | None = field(
+        default=None, metadata={"help": "read the bearer token from this file (its first line)"}
+    )
+    aggregation: str = field(
+        default="min", metadata={"help": "default step aggregation: min, product, last, mean, geometric_mean"}
+    )
+    batching: bool = field(
+        default=True, metadata={"help": "batch concurrent requests into shared forward passes"}
+    )
+    max_batch_size: int = field(
+        default=32, metadata={"help": "most solutions gathered into one scoring call"}
+    )
+    max_wait_ms: float = field(
+        default=5.0, metadata={"help": "how long the first request waits for others to join its batch"}
+    )
+    max_queue: int = field(
+        default=256, metadata={"help": "requests waiting beyond this are refused with 503"}
+    )
+    max_body_bytes: int = field(
+        default=1_000_000, metadata={"help": "larger request bodies are refused with 413"}
+    )
+    max_steps: int = field(
+        default=512, metadata={"help": "most steps per request (all solutions together); more: 413"}
+    )
+    max_solutions: int = field(default=64, metadata={"help": "most solutions per request; more: 413"})
+    max_request_tokens: int = field(
+        default=16384,
+        metadata={
+            "help": "most tokens per request, all solutions as the PRM encodes them; more: 413 (bounds a request's cost)"
+        },
+    )
+    lane_tokens: int = field(
+        default=4096,
+        metadata={
+            "help": "requests of more tokens go to the bulk lane, scored this many tokens at a time in a thread of their own, so that smaller requests never wait behind them"
+        },
+    )
+    graceful_timeout: float = field(
+        default=30.0, metadata={"help": "seconds to finish requests in flight on shutdown"}
+    )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.aggregation not in AGGREGATIONS:
+            raise ValueError(
+                f"unknown aggregation {self.aggregation!r}; known: {', '.join(AGGREGATIONS.names())}"
+            )
+        if (
+            min(self.max_batch_size, self.max_queue, self.max_body_bytes, self.max_steps, self.max_solutions,
+                self.max_request_tokens, self.lane_tokens) < 1
+        ):  # fmt: skip
+            raise ValueError(
+                "max_batch_size, max_queue, max_body_bytes, max_steps, max_solutions, max_request_tokens and "
+                "lane_tokens must be positive"
+            )
+        if not 0 <= self.port <= 65535:
+            raise ValueError(f"port must lie in 0..65535, got {self.port}")
+
+    def resolved_token(self) -> str | None:
+        """--token, else the first line of --token-file, else $PRMKIT_SERVER_TOKEN."""
+        if self.token:
+            return self.token
+        if self.token_file:
+            try:
+                lines = Path(self.token_file).read_text(encoding="utf-8").splitlines()
+            except OSError as exc:
+                raise ConfigError(f"{self.token_file}: cannot read the token file: {exc.strerror}") from None
+            if not lines or not lines[0].strip():
+                raise ConfigError(f"{self.token_file}: the token file is empty")
+            return lines[0].strip()
+        return os.environ.get(TOKEN_ENV) or None
