@@ -24,19 +24,26 @@ from rich.progress import (
 )
 
 
-@contextmanager
-def progress_bar(description: str, total: int, enabled: bool = True) -> Iterator[Callable[..., None]]:
-    """Yield ``advance(info="", steps=1)``, which moves the bar and shows ``info`` beside it."""
-    progress = Progress(
-        TextColumn(f"[bold]{description}"),
+def step_progress(title: str, info: str = "{task.fields[info]}", enabled: bool = True) -> Progress:
+    """The bar every long job draws, on stderr: title, bar, done/total, ``info`` (a format string of the
+    task's fields; empty for none), time elapsed and time left."""
+    middle = [TextColumn(info)] if info else []
+    return Progress(
+        TextColumn(f"[bold]{title}"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("{task.fields[info]}"),
+        *middle,
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         console=Console(stderr=True),
         disable=not enabled,
     )
+
+
+@contextmanager
+def progress_bar(description: str, total: int, enabled: bool = True) -> Iterator[Callable[..., None]]:
+    """Yield ``advance(info="", steps=1)``, which moves the bar and shows ``info`` beside it."""
+    progress = step_progress(description, enabled=enabled)
     with progress:
         task = progress.add_task(description, total=total, info="")
         mirror = _Mirror(_mirror_path, description, total) if _mirror_path else None

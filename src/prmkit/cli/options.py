@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
-import sys
 import types
 import typing
 from collections.abc import Callable, Iterator
@@ -164,6 +163,3 @@ def argument(name: str, tp: Any, help: str, default: Any = inspect.Parameter.emp
 def new_app(help: str) -> typer.Typer:
     return typer.Typer(help=help, no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 
-
-def eprint(msg: str) -> None:
-    print(msg, file=sys.stderr)

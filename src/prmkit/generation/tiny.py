@@ -27,28 +27,50 @@ def char_tokenizer() -> Any:
     )
 
 
-def tiny_llama(
-    vocab_size: int, hidden: int = 128, layers: int = 2, heads: int = 4, seed: int = 0, **overrides: Any
+def llama_config(
+    vocab_size: int,
+    hidden: int,
+    layers: int,
+    heads: int,
+    intermediate: int,
+    special_ids: tuple[int | None, int | None, int | None] = (0, 1, 2),
+    max_positions: int = 1024,
+    **overrides: Any,
 ) -> Any:
-    """A randomly initialised ``LlamaForCausalLM`` (about 0.5M parameters at the defaults);
-    ``overrides`` go to ``LlamaConfig``."""
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
+    """The ``LlamaConfig`` of every small Llama prmkit builds (test models, the synthetic policy):
+    ``special_ids`` are the (pad, bos, eos) token ids; ``overrides`` go to ``LlamaConfig``."""
+    from transformers import LlamaConfig
 
-    config = LlamaConfig(
+    pad, bos, eos = special_ids
+    return LlamaConfig(
         vocab_size=vocab_size,
         hidden_size=hidden,
-        intermediate_size=4 * hidden,
+        intermediate_size=intermediate,
         num_hidden_layers=layers,
         num_attention_heads=heads,
         num_key_value_heads=heads,
-        max_position_embeddings=1024,
-        tie_word_embeddings=True,
-        pad_token_id=0,
-        bos_token_id=1,
-        eos_token_id=2,
+        max_position_embeddings=max_positions,
+        pad_token_id=pad,
+        bos_token_id=bos,
+        eos_token_id=eos,
         **overrides,
     )
+
+
+def special_ids(tokenizer: Any) -> tuple[int | None, int | None, int | None]:
+    """A tokenizer's (pad, bos, eos) ids, as ``llama_config`` takes them."""
+    return tokenizer.pad_token_id, tokenizer.bos_token_id, tokenizer.eos_token_id
+
+
+def tiny_llama(
+    vocab_size: int, hidden: int = 128, layers: int = 2, heads: int = 4, seed: int = 0, **overrides: Any
+) -> Any:
+    """A randomly initialised ``LlamaForCausalLM`` (about 0.5M parameters at the defaults) for the
+    character tokenizer; ``overrides`` go to ``LlamaConfig``."""
+    import torch
+    from transformers import LlamaForCausalLM
+
+    config = llama_config(vocab_size, hidden, layers, heads, 4 * hidden, tie_word_embeddings=True, **overrides)
     torch.manual_seed(seed)
     return LlamaForCausalLM(config).eval()
 

@@ -38,14 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from rich.progress import Progress
 
 from prmkit.config import save_config
 from prmkit.data.jsonl import AppendLog, read_records
@@ -54,6 +47,7 @@ from prmkit.data.records import Problem
 from prmkit.devices import resolve_device
 from prmkit.generation.base import GenerationConfig, stable_seed
 from prmkit.generation.hf import TransformersBackend, load_model_and_tokenizer
+from prmkit.progress import step_progress
 from prmkit.rl.checkpoint import (
     CHECKPOINT,
     TrainState,
@@ -131,7 +125,7 @@ class RLResult:
     evals: list[dict[str, Any]]
 
 
-class Run:
+class TrainingRun:
     """The state of one training run; ``train()`` drives it."""
 
     def __init__(self, cfg: RLConfig, algorithm: Callable[..., Algorithm], rewards: Any = None) -> None:
@@ -319,15 +313,8 @@ def _reward_set(cfg: RLConfig, max_new_tokens: int) -> Any:
 
 
 def _progress(enabled: bool, title: str) -> Progress:
-    return Progress(
-        TextColumn(f"[bold]{title}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("reward {task.fields[reward]:.3f}  acc {task.fields[acc]:.2f}  kl {task.fields[kl]:.4f}"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        disable=not enabled,
-    )
+    info = "reward {task.fields[reward]:.3f}  acc {task.fields[acc]:.2f}  kl {task.fields[kl]:.4f}"
+    return step_progress(title, info, enabled)
 
 
 def train(
@@ -339,7 +326,7 @@ def train(
     if cfg.threads > 0:
         torch.set_num_threads(cfg.threads)
     try:
-        run = Run(cfg, algorithm, rewards)
+        run = TrainingRun(cfg, algorithm, rewards)
         first, log, evals = run.start()
         with log, evals or contextlib.nullcontext(), _progress(progress, run.algo.title) as bar:
             if evals is not None and "0" not in evals:

@@ -152,9 +152,6 @@ class PRM(abc.ABC):
             step_start=None if batch.step_start is None else batch.step_start.to(self.device),
         )
 
-    def describe(self) -> dict[str, Any]:
-        """What a server or a results file should record about this PRM."""
-        return {"format": self.format, "path": self.cfg.prm, "step_format": self.step_format.to_dict()}
 
 
 ADAPTERS: Registry[type[PRM]] = Registry("PRM format")
@@ -250,9 +247,45 @@ def load_tokenizer(folder: Path) -> Any:
     return from_pretrained(AutoTokenizer, folder)
 
 
-def resolve_step_format(folder_format: StepFormat, cfg: PRMConfig) -> StepFormat:
-    """The folder's (or the format's default) step format with the config's overrides applied."""
+def resolve_step_format(
+    contract: PRMContract | None, cfg: PRMConfig, default: StepFormat | None = None
+) -> StepFormat:
+    """The folder's step format (its contract's, else the format's ``default``) with the config's
+    overrides applied."""
+    fmt = contract.step_format if contract is not None else default or StepFormat()
     overrides = {"max_length": cfg.max_length, "separator": cfg.separator}
-    return StepFormat.from_dict(
-        {**folder_format.to_dict(), **{k: v for k, v in overrides.items() if v is not None}}
-    )
+    return StepFormat.from_dict({**fmt.to_dict(), **{k: v for k, v in overrides.items() if v is not None}})
+
+
+def fit_head(
+    head: torch.nn.Module, weights: dict[str, torch.Tensor], backbone: Any, folder: Path
+) -> torch.nn.Module:
+    """``head`` with ``weights`` loaded, on the backbone's device and dtype, in eval mode."""
+    try:
+        head.load_state_dict(weights)
+    except RuntimeError as exc:
+        first = (str(exc).strip().splitlines() or ["mismatch"])[0]
+        raise PrmkitError(f"{folder}: the head's weights do not fit it: {first}") from None
+    return head.to(device=backbone.device, dtype=backbone.dtype).eval()
+
+
+class HeadPRM(PRM):
+    """A backbone (``AutoModel``) and a separate head applied to its hidden state at each step end."""
+
+    def __init__(
+        self, model: Any, head: torch.nn.Module, tokenizer: Any, step_format: StepFormat, cfg: PRMConfig
+    ) -> None:
+        super().__init__(model, tokenizer, step_format, cfg)
+        self.head = head.eval()
+
+    @staticmethod
+    def load_backbone(folder: Path, cfg: PRMConfig, prefix: str) -> tuple[Any, dict[str, torch.Tensor]]:
+        """The backbone, and the head's weights (names under ``prefix``, prefix removed)."""
+        from transformers import AutoModel
+
+        return load_model(AutoModel, folder, cfg), read_tensors(folder, prefix)
+
+    def head_at_steps(self, batch: StepBatch) -> torch.Tensor:
+        """The head's outputs at each ``batch.step_index`` position, in float32."""
+        hidden = self.model(input_ids=batch.input_ids, attention_mask=batch.attention_mask).last_hidden_state
+        return self.head(gather_steps(hidden, batch.step_index)).float()

@@ -15,6 +15,8 @@ from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, 
 from transformers import PreTrainedTokenizerFast
 
 from prmkit.data.encoding import StepFormat
+from prmkit.generation import tiny as generation_tiny
+from prmkit.generation.tiny import special_ids
 from prmkit.score.adapters.qwen import STEP_TOKEN, ProcessRewardHead
 from prmkit.score.contract import PRMContract
 
@@ -118,21 +120,8 @@ def metaspace_tokenizer(vocab_size: int = 600, texts: list[str] | None = None) -
 
 
 def llama_config(tokenizer: Any, hidden: int = 32, layers: int = 2, heads: int = 4, **kw: Any) -> Any:
-    from transformers import LlamaConfig
-
-    return LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=hidden,
-        intermediate_size=2 * hidden,
-        num_hidden_layers=layers,
-        num_attention_heads=heads,
-        num_key_value_heads=heads,
-        max_position_embeddings=1024,
-        pad_token_id=tokenizer.pad_token_id,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        **kw,
-    )
+    """A tiny Llama's config for ``tokenizer`` (MLP twice the hidden size); ``kw`` go to ``LlamaConfig``."""
+    return generation_tiny.llama_config(len(tokenizer), hidden, layers, heads, 2 * hidden, special_ids(tokenizer), **kw)
 
 
 def _seeded(seed: int) -> None:

@@ -1,1 +1,2 @@
-"""Training: the synthetic policy (PRM training lands here later)."""
+"""Training: the synthetic policy (``policy``), PRMs and ORMs (``prm``), and the shared causal-LM loop
+(``loop``); their settings in ``policy_config`` and ``prm_config``."""

@@ -22,6 +22,7 @@ from prmkit.data.prompts import render_prompt
 from prmkit.data.records import Problem
 from prmkit.devices import resolve_device
 from prmkit.errors import ConfigError
+from prmkit.generation.tiny import llama_config, special_ids
 from prmkit.synthetic.chain import Chain
 from prmkit.synthetic.habits import HabitsConfig, apply_habits
 from prmkit.synthetic.mistakes import inject_mistake
@@ -96,22 +97,13 @@ def encode_batch(tokenizer, pairs: list[tuple[str, str]], max_length: int) -> di
 
 def build_model(cfg: PolicyTrainConfig, tokenizer):
     """A freshly initialised ``LlamaForCausalLM`` (seeded) with a generation config for the world."""
-    from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
+    from transformers import GenerationConfig, LlamaForCausalLM
 
     torch.manual_seed(cfg.seed)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=cfg.hidden_size,
-        intermediate_size=cfg.intermediate_size,
-        num_hidden_layers=cfg.num_layers,
-        num_attention_heads=cfg.num_heads,
-        num_key_value_heads=cfg.num_heads,
-        max_position_embeddings=cfg.max_length,
-        tie_word_embeddings=True,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-    )
+    config = llama_config(
+        len(tokenizer), cfg.hidden_size, cfg.num_layers, cfg.num_heads, cfg.intermediate_size,
+        special_ids(tokenizer), cfg.max_length, tie_word_embeddings=True,
+    )  # fmt: skip
     model = LlamaForCausalLM(config)
     model.generation_config = GenerationConfig(
         bos_token_id=tokenizer.bos_token_id,

@@ -4,15 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from rich.progress import Progress
 from transformers import TrainerCallback
+
+from prmkit.progress import step_progress
 
 
 class RichProgress(TrainerCallback):
@@ -24,13 +19,7 @@ class RichProgress(TrainerCallback):
 
     def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         if state.is_world_process_zero:
-            self.progress = Progress(
-                TextColumn("train"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                TimeRemainingColumn(),
-            )
+            self.progress = step_progress("train", info="")
             self.progress.start()
             self.task = self.progress.add_task("train", total=state.max_steps, completed=state.global_step)
 

@@ -99,8 +99,7 @@ class _CausalLMVerifier(PRM):
         from transformers import AutoModelForCausalLM
 
         model = load_model(AutoModelForCausalLM, folder, cfg)
-        fmt = resolve_step_format(contract.step_format if contract is not None else StepFormat(), cfg)
-        return cls(model, load_tokenizer(folder), fmt, cfg)
+        return cls(model, load_tokenizer(folder), resolve_step_format(contract, cfg), cfg)
 
 
 @ADAPTERS.register("likelihood")

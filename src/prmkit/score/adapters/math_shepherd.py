@@ -22,6 +22,7 @@ from typing import Any
 import torch
 
 from prmkit.data.encoding import EncodedSteps, StepBatch, StepFormat
+from prmkit.data.formats.math_shepherd import TAG  # the step tag of the data and of the model
 from prmkit.errors import ConfigError, PrmkitError
 from prmkit.score.contract import PRMContract
 from prmkit.score.prm import (
@@ -34,7 +35,6 @@ from prmkit.score.prm import (
     resolve_step_format,
 )
 
-TAG = "ки"
 CANDIDATES = "+ -"
 MATH_SHEPHERD_STEP_FORMAT = StepFormat(separator=f" {TAG}\n", question_separator=" ")
 
@@ -98,10 +98,10 @@ class MathShepherdPRM(PRM):
         from transformers import AutoModelForCausalLM
 
         model = load_model(AutoModelForCausalLM, folder, cfg)
-        fmt = contract.step_format if contract is not None else MATH_SHEPHERD_STEP_FORMAT
         options = contract.options if contract is not None else {}
         tag, candidates = options.get("tag", TAG), options.get("candidates", CANDIDATES)
-        return cls(model, load_tokenizer(folder), resolve_step_format(fmt, cfg), cfg, tag, candidates)
+        fmt = resolve_step_format(contract, cfg, MATH_SHEPHERD_STEP_FORMAT)
+        return cls(model, load_tokenizer(folder), fmt, cfg, tag, candidates)
 
     def encode(self, question: str, steps: list[str]) -> EncodedSteps:
         text, last_chars = tagged_text(question, steps, self.step_format, self.tag)

@@ -29,14 +29,15 @@ from prmkit.score.contract import PRMContract
 from prmkit.score.prm import (
     ADAPTERS,
     PRM,
+    HeadPRM,
     PRMConfig,
     ProblemLike,
     StepsLike,
+    fit_head,
     gather_steps,
     load_model,
     load_tokenizer,
     questions_and_steps,
-    read_tensors,
     resolve_step_format,
 )
 
@@ -67,37 +68,24 @@ class PrefixPRM(PRM):
         return [got + [float("nan")] * (len(s) - len(got)) for got, s in zip(out, steps)]
 
 
-def _step_format(contract: PRMContract | None, cfg: PRMConfig) -> StepFormat:
-    return resolve_step_format(contract.step_format if contract is not None else StepFormat(), cfg)
-
-
 @ADAPTERS.register("value-head")
-class ValueHeadPRM(PrefixPRM):
+class ValueHeadPRM(PrefixPRM, HeadPRM):
     format = "value-head"
     predicts_class = False  # a scalar value, not a class probability
 
-    def __init__(
-        self, model: Any, head: nn.Module, tokenizer: Any, step_format: StepFormat, cfg: PRMConfig
-    ) -> None:
-        super().__init__(model, tokenizer, step_format, cfg)
-        self.head = head.eval()
-
     @classmethod
     def from_folder(cls, folder: Path, cfg: PRMConfig, contract: PRMContract | None) -> ValueHeadPRM:
-        from transformers import AutoModel
-
-        backbone = load_model(AutoModel, folder, cfg)
-        weights = {k.removeprefix("summary."): v for k, v in read_tensors(folder, "v_head.").items()}
+        backbone, weights = cls.load_backbone(folder, cfg, "v_head.")
+        weights = {k.removeprefix("summary."): v for k, v in weights.items()}
         if weights["weight"].shape[0] != 1:
             raise PrmkitError(f"{folder}: v_head has {weights['weight'].shape[0]} outputs, expected 1")
-        head = nn.Linear(backbone.config.hidden_size, 1, bias="bias" in weights)
-        head.load_state_dict(weights)
-        head.to(device=backbone.device, dtype=backbone.dtype)
-        return cls(backbone, head, load_tokenizer(folder), _step_format(contract, cfg), cfg)
+        head = fit_head(
+            nn.Linear(backbone.config.hidden_size, 1, bias="bias" in weights), weights, backbone, folder
+        )
+        return cls(backbone, head, load_tokenizer(folder), resolve_step_format(contract, cfg), cfg)
 
     def step_probabilities(self, batch: StepBatch) -> torch.Tensor:
-        hidden = self.model(input_ids=batch.input_ids, attention_mask=batch.attention_mask).last_hidden_state
-        return torch.sigmoid(self.head(gather_steps(hidden, batch.step_index)).float()[..., 0])
+        return torch.sigmoid(self.head_at_steps(batch)[..., 0])
 
 
 @ADAPTERS.register("sequence-classification")
@@ -120,7 +108,7 @@ class SequenceClassificationPRM(PrefixPRM):
 
         model = load_model(AutoModelForSequenceClassification, folder, cfg)
         positive = contract.positive_label if contract is not None else 1
-        return cls(model, load_tokenizer(folder), _step_format(contract, cfg), cfg, positive)
+        return cls(model, load_tokenizer(folder), resolve_step_format(contract, cfg), cfg, positive)
 
     def step_probabilities(self, batch: StepBatch) -> torch.Tensor:
         last = gather_steps(batch.input_ids, batch.step_index)

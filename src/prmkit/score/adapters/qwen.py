@@ -24,12 +24,10 @@ from prmkit.errors import PrmkitError
 from prmkit.score.contract import PRMContract
 from prmkit.score.prm import (
     ADAPTERS,
-    PRM,
+    HeadPRM,
     PRMConfig,
-    gather_steps,
-    load_model,
+    fit_head,
     load_tokenizer,
-    read_tensors,
     resolve_step_format,
 )
 
@@ -68,35 +66,21 @@ def chat_step_format(
 
 
 @ADAPTERS.register("qwen-prm")
-class QwenPRM(PRM):
+class QwenPRM(HeadPRM):
     format = "qwen-prm"
-
-    def __init__(
-        self, model: Any, head: nn.Module, tokenizer: Any, step_format: StepFormat, cfg: PRMConfig
-    ) -> None:
-        super().__init__(model, tokenizer, step_format, cfg)
-        self.head = head.eval()
 
     @classmethod
     def from_folder(cls, folder: Path, cfg: PRMConfig, contract: PRMContract | None) -> QwenPRM:
-        from transformers import AutoModel
-
-        backbone = load_model(AutoModel, folder, cfg)
-        weights = read_tensors(folder, "score.")
-        head = ProcessRewardHead(backbone.config.hidden_size, weights["2.weight"].shape[0])
-        head.load_state_dict(weights)
-        head.to(device=backbone.device, dtype=backbone.dtype)
+        backbone, weights = cls.load_backbone(folder, cfg, "score.")
+        head = fit_head(
+            ProcessRewardHead(backbone.config.hidden_size, weights["2.weight"].shape[0]),
+            weights,
+            backbone,
+            folder,
+        )
         tokenizer = load_tokenizer(folder)
-        options = contract.options if contract is not None else {}
-        if contract is not None:
-            fmt = contract.step_format
-        else:
-            fmt = chat_step_format(
-                tokenizer, options.get("system_prompt", SYSTEM_PROMPT), options.get("step_token", STEP_TOKEN)
-            )
-        return cls(backbone, head, tokenizer, resolve_step_format(fmt, cfg), cfg)
+        default = None if contract is not None else chat_step_format(tokenizer, SYSTEM_PROMPT, STEP_TOKEN)
+        return cls(backbone, head, tokenizer, resolve_step_format(contract, cfg, default), cfg)
 
     def step_probabilities(self, batch: StepBatch) -> torch.Tensor:
-        hidden = self.model(input_ids=batch.input_ids, attention_mask=batch.attention_mask).last_hidden_state
-        logits = self.head(gather_steps(hidden, batch.step_index))
-        return logits.float().softmax(-1)[..., 1]
+        return self.head_at_steps(batch).softmax(-1)[..., 1]

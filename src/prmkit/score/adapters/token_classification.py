@@ -52,9 +52,10 @@ class TokenClassificationPRM(PRM):
         from transformers import AutoModelForTokenClassification
 
         model = load_model(AutoModelForTokenClassification, folder, cfg)
-        fmt = contract.step_format if contract is not None else TRL_STEP_FORMAT
         positive = contract.positive_label if contract is not None else 1
-        return cls(model, load_tokenizer(folder), resolve_step_format(fmt, cfg), cfg, positive)
+        return cls(
+            model, load_tokenizer(folder), resolve_step_format(contract, cfg, TRL_STEP_FORMAT), cfg, positive
+        )
 
     def step_probabilities(self, batch: StepBatch) -> torch.Tensor:
         logits = self.model(input_ids=batch.input_ids, attention_mask=batch.attention_mask).logits
