@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from prmkit.data.encoding import encode_steps
 from prmkit.data.records import LabeledSolution, Problem, Solution, StepLabels
 from prmkit.errors import DataError
+from prmkit.grading.batch import final_correctness
 from prmkit.metrics.steps import step_metrics
 from prmkit.score import tiny
 from prmkit.train.prm import step_loss
@@ -19,7 +20,6 @@ from prmkit.train.prm_config import PRMTrainConfig
 from prmkit.train.prm_data import (
     IGNORE,
     build_dataset,
-    final_correctness,
     split_by_problem,
     step_collator,
     step_targets,

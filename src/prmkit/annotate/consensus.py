@@ -12,12 +12,28 @@ default, as Lessons did, so nothing after it is learned.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from prmkit.annotate.io import Judgement
+from prmkit.annotate.io import Judgement, read_annotations
+from prmkit.data.jsonl import write_jsonl
 from prmkit.data.records import LabeledSolution, StepLabels
 from prmkit.errors import DataError
+
+
+@dataclass
+class ConsensusConfig:
+    """``prmkit annotate consensus``: the two annotation files to compare."""
+
+    mc: str = field(default="", metadata={"help": "MC output (LabeledSolution JSONL)"})
+    judge: str = field(default="", metadata={"help": "judge output (Judgement JSONL)"})
+
+    def __post_init__(self) -> None:
+        if not self.mc or not self.judge:
+            raise ValueError("name both --mc and --judge")
 
 
 def agreed_labels(mc: StepLabels, metadata: dict[str, Any]) -> StepLabels:
@@ -65,3 +81,13 @@ def consensus(
         **counts,
     }
     return kept, stats
+
+
+def consensus_files(cfg: ConsensusConfig, output: Path) -> dict[str, Any]:
+    """Consensus of the files ``cfg`` names: the kept solutions to ``output``, the statistics beside it
+    (``.stats.json``) and returned."""
+    judged = [r for r in read_annotations(cfg.judge) if isinstance(r, Judgement)]
+    kept, stats = consensus(read_annotations(cfg.mc), judged)  # type: ignore[arg-type]
+    write_jsonl(output, kept)
+    output.with_suffix(".stats.json").write_text(json.dumps(stats, indent=2) + "\n", encoding="utf-8")
+    return stats

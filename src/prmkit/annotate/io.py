@@ -11,6 +11,7 @@ an unparsable verdict keeps ``labels`` empty and says why in ``unparsable`` (nev
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,16 @@ class Judgement(Record):
 
 
 Annotation = LabeledSolution | Judgement
+
+
+@dataclass
+class ExportConfig:
+    """``prmkit annotate export``: the format to write."""
+
+    format: str = field(
+        default="jsonl",
+        metadata={"help": "jsonl, math-shepherd, trl-stepwise or hf (a datasets.Dataset folder)"},
+    )
 
 
 def solution_key(obj: dict[str, Any]) -> str:

@@ -264,7 +264,7 @@ def prefix_text(pair: LabeledSolution, step: int, cfg: MCConfig) -> str:
     return join_steps(pair.solution.steps[: step + 1], cfg.step_style)
 
 
-def final_correctness(pairs: Sequence[LabeledSolution], cfg: MCConfig) -> list[bool | None]:
+def stated_answer_correct(pairs: Sequence[LabeledSolution], cfg: MCConfig) -> list[bool | None]:
     """Whether each solution's own final answer is right (None when it states none)."""
     predictions = [solution_prediction(p.solution) for p in pairs]
     todo = [k for k, pred in enumerate(predictions) if pred is not None]
@@ -342,7 +342,7 @@ def label_stream(
     cfg: MCConfig, backend: GenerationBackend, pairs: Sequence[LabeledSolution]
 ) -> Iterator[LabeledSolution]:
     """Label ``pairs`` in lock-step rounds; yield the records in input order."""
-    finals = final_correctness(pairs, cfg)
+    finals = stated_answer_correct(pairs, cfg)
     strategy = MC_STRATEGIES.get(cfg.strategy)
     queue = deque(range(len(pairs)))
     active: dict[int, Estimate] = {}

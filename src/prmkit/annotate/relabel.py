@@ -11,10 +11,31 @@ value labels), while training on this file cuts after the first step that made n
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 
+from prmkit.annotate.io import read_labeled
+from prmkit.data.jsonl import write_jsonl
 from prmkit.data.records import LabeledSolution, StepLabels
+from prmkit.grading.batch import final_correctness
 from prmkit.train.label_kinds import LabelKind, kind_targets, root_values
-from prmkit.train.prm_data import final_correctness
+
+
+@dataclass
+class RelabelConfig:
+    """``prmkit annotate relabel``: which label kind to compute."""
+
+    kind: str = field(
+        default="progress",
+        metadata={"help": "advantage (V_k - V_(k-1)) or progress (V_k / V_(k-1)), from the stored MC values"},
+    )
+    progress_threshold: float = field(
+        default=0.8, metadata={"help": "progress: a step is good (hard label 1) iff V_k / V_(k-1) >= this"}
+    )
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("advantage", "progress"):
+            raise ValueError(f"kind must be advantage or progress, got {self.kind!r}")
 
 
 def relabel(examples: Sequence[LabeledSolution], kind: LabelKind, tau: float = 0.8) -> list[LabeledSolution]:
@@ -35,3 +56,9 @@ def relabel(examples: Sequence[LabeledSolution], kind: LabelKind, tau: float = 0
         )  # fmt: skip
         out.append(example.model_copy(update={"labels": labels}))
     return out
+
+
+def relabel_file(cfg: RelabelConfig, source: Path, output: Path) -> int:
+    """Relabel the MC annotations in ``source`` as ``cfg`` says; write them to ``output``; return how many."""
+    records = relabel(read_labeled(source), cfg.kind, cfg.progress_threshold)  # type: ignore[arg-type]
+    return write_jsonl(output, records)

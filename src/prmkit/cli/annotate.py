@@ -4,56 +4,23 @@ exports, and training the synthetic critic."""
 from __future__ import annotations
 
 import inspect
-import json
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from prmkit.annotate.consensus import ConsensusConfig
 from prmkit.annotate.critic_config import CriticTrainConfig
+from prmkit.annotate.io import ExportConfig
 from prmkit.annotate.judge import JudgeConfig
 from prmkit.annotate.mc import MCConfig
+from prmkit.annotate.relabel import RelabelConfig
 from prmkit.annotate.report import ReportConfig
-from prmkit.cli.options import argument, config_command, new_app
-from prmkit.cli.synthetic import output_option
+from prmkit.cli.options import argument, config_command, new_app, output_option
 
 annotate_app = new_app(
     "Label solution steps: Monte Carlo rollouts, an LLM judge, consensus, and their quality."
 )
-
-
-@dataclass
-class ConsensusConfig:
-    mc: str = field(default="", metadata={"help": "MC output (LabeledSolution JSONL)"})
-    judge: str = field(default="", metadata={"help": "judge output (Judgement JSONL)"})
-
-    def __post_init__(self) -> None:
-        if not self.mc or not self.judge:
-            raise ValueError("name both --mc and --judge")
-
-
-@dataclass
-class RelabelConfig:
-    kind: str = field(
-        default="progress",
-        metadata={"help": "advantage (V_k - V_(k-1)) or progress (V_k / V_(k-1)), from the stored MC values"},
-    )
-    progress_threshold: float = field(
-        default=0.8, metadata={"help": "progress: a step is good (hard label 1) iff V_k / V_(k-1) >= this"}
-    )
-
-    def __post_init__(self) -> None:
-        if self.kind not in ("advantage", "progress"):
-            raise ValueError(f"kind must be advantage or progress, got {self.kind!r}")
-
-
-@dataclass
-class ExportConfig:
-    format: str = field(
-        default="jsonl",
-        metadata={"help": "jsonl, math-shepherd, trl-stepwise or hf (a datasets.Dataset folder)"},
-    )
 
 
 def _inputs() -> list[inspect.Parameter]:
@@ -107,14 +74,9 @@ def judge(cfg: JudgeConfig, solutions: Path, problems: Path | None, output: Path
     extra=[output_option("LabeledSolution JSONL of the kept solutions")],
 )  # fmt: skip
 def consensus(cfg: ConsensusConfig, output: Path) -> None:
-    from prmkit.annotate.consensus import consensus as run_consensus
-    from prmkit.annotate.io import Judgement, read_annotations
-    from prmkit.data.jsonl import write_jsonl
+    from prmkit.annotate.consensus import consensus_files
 
-    judged = [r for r in read_annotations(cfg.judge) if isinstance(r, Judgement)]
-    kept, stats = run_consensus(read_annotations(cfg.mc), judged)  # type: ignore[arg-type]
-    write_jsonl(output, kept)
-    output.with_suffix(".stats.json").write_text(json.dumps(stats, indent=2) + "\n", encoding="utf-8")
+    stats = consensus_files(cfg, output)
     typer.echo(
         f"kept {stats['kept']}/{stats['solutions']} solutions (retention {stats['retention']:.1%}; "
         f"disagree {stats['disagree']}, unparsable {stats['unparsable']}, not judged {stats['not_judged']}); wrote {output}"
@@ -149,13 +111,10 @@ def report(cfg: ReportConfig, output: Path) -> None:
     extra=[argument("source", Path, "MC annotation output (soft labels needed)"), output_option("LabeledSolution JSONL to write")],
 )  # fmt: skip
 def relabel(cfg: RelabelConfig, source: Path, output: Path) -> None:
-    from prmkit.annotate.io import read_labeled
-    from prmkit.annotate.relabel import relabel as run
-    from prmkit.data.jsonl import write_jsonl
+    from prmkit.annotate.relabel import relabel_file
 
-    records = run(read_labeled(source), cfg.kind, cfg.progress_threshold)  # type: ignore[arg-type]
-    write_jsonl(output, records)
-    typer.echo(f"wrote {len(records)} solutions with {cfg.kind} labels to {output}")
+    count = relabel_file(cfg, source, output)
+    typer.echo(f"wrote {count} solutions with {cfg.kind} labels to {output}")
 
 
 @config_command(

@@ -160,6 +160,13 @@ def argument(name: str, tp: Any, help: str, default: Any = inspect.Parameter.emp
     )
 
 
+def output_option(help: str) -> inspect.Parameter:
+    """A required ``--output/-o PATH`` for ``config_command(extra=[...])``."""
+    return inspect.Parameter(
+        "output", inspect.Parameter.KEYWORD_ONLY, annotation=Annotated[Path, typer.Option("--output", "-o", help=help)]
+    )
+
+
 def new_app(help: str) -> typer.Typer:
     return typer.Typer(help=help, no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 

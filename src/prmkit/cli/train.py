@@ -6,8 +6,7 @@ from pathlib import Path
 
 import typer
 
-from prmkit.cli.options import config_command, new_app
-from prmkit.cli.synthetic import output_option
+from prmkit.cli.options import config_command, new_app, output_option
 from prmkit.train.policy_config import PolicyTrainConfig
 
 train_app = new_app("Train models.")

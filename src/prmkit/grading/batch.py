@@ -13,7 +13,7 @@ from prmkit.grading.compare import Status, as_answer, trivial_status
 from prmkit.grading.pool import shared_pool
 
 if TYPE_CHECKING:  # importing prmkit.data pulls in torch, which grading workers must not pay for
-    from prmkit.data.records import Problem, Solution
+    from prmkit.data.records import LabeledSolution, Problem, Solution
 
 Progress = Callable[[int], None]
 
@@ -105,3 +105,26 @@ def grade_solutions(
         SolutionGrade(sol.id, sol.problem_id, pred, status == "correct", status)
         for sol, pred, status in zip(solutions, predictions, statuses)
     ]
+
+
+def known_correctness(example: LabeledSolution) -> bool | None:
+    """Final-answer correctness recorded with the labels (synthetic truth, ProcessBench), if any."""
+    meta = example.labels.metadata if example.labels is not None else {}
+    for key in ("correct", "final_answer_correct"):
+        if isinstance(meta.get(key), bool):
+            return meta[key]
+    return None
+
+
+def final_correctness(examples: Sequence[LabeledSolution]) -> list[bool]:
+    """Whether each solution's final answer matches its problem's gold answer.
+
+    Recorded correctness is used where present; the rest is graded with math-verify in one batch.
+    """
+    known = [known_correctness(e) for e in examples]
+    todo = [i for i, k in enumerate(known) if k is None]
+    if todo:
+        grades = grade_solutions([examples[i].problem for i in todo], [examples[i].solution for i in todo])
+        for i, grade in zip(todo, grades):
+            known[i] = grade.correct
+    return [bool(k) for k in known]

@@ -34,9 +34,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from prmkit.data.answers import last_boxed
-from prmkit.data.records import Problem, Solution, StepLabels
+from prmkit.data.jsonl import read_records
+from prmkit.data.records import LabeledSolution, Problem, Solution, StepLabels
+from prmkit.errors import DataError
 from prmkit.synthetic.chain import Chain, apply
 
 _COMPUTATION = re.compile(r"Step\s*\d+\s*:\s*(\d+)\s*([-+*/])\s*(\d+)\s*=\s*(\d+)\s*\.?")
@@ -135,3 +138,16 @@ def truth_labels(problem: Problem, solution: Solution) -> StepLabels:
         source="truth",
         metadata={"correct": result.correct, "reason": result.reason},
     )
+
+
+def label_files(problems: Path, solutions: Path) -> list[LabeledSolution]:
+    """Every solution of a Solution JSONL with its problem (from a Problem JSONL) and its exact labels."""
+    by_id = {p.id: p for p in read_records(problems, Problem)}
+    out = []
+    for line, solution in enumerate(read_records(solutions, Solution), start=1):
+        if solution.problem_id not in by_id:
+            message = f"unknown problem {solution.problem_id!r} (not in {problems})"
+            raise DataError(message, path=solutions, line=line, field="problem_id")
+        problem = by_id[solution.problem_id]
+        out.append(LabeledSolution(problem=problem, solution=solution, labels=truth_labels(problem, solution)))
+    return out

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 from rich.progress import track
 
 from prmkit.data.prompts import render_prompt, solution_from_text
 from prmkit.data.records import Problem
+from prmkit.devices import resolve_device
 from prmkit.synthetic.checker import CheckResult, check
+from prmkit.synthetic.config import EvalConfig
+from prmkit.synthetic.world import load_world, make_problems
 
 
 @torch.no_grad()
@@ -74,3 +78,14 @@ def evaluate_policy(
     texts = sample_completions(model, tokenizer, prompts, temperature, batch_size=batch_size, seed=seed)
     results = [check(p, solution_from_text(p, t, f"{p.id}-eval").steps) for p, t in zip(problems, texts)]
     return PolicyEval(temperature=temperature, results=results, texts=texts)
+
+
+def evaluate_saved_policy(model: Path, cfg: EvalConfig) -> dict[float, PolicyEval]:
+    """``evaluate_policy`` of a saved policy at each of ``cfg.temperatures``, on ``cfg.n`` fresh problems
+    of the world it was trained on."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    problems = make_problems(load_world(model), cfg.n, cfg.seed)
+    lm = AutoModelForCausalLM.from_pretrained(model).to(resolve_device(cfg.device)).eval()
+    tokenizer = AutoTokenizer.from_pretrained(model)
+    return {t: evaluate_policy(lm, tokenizer, problems, t, cfg.batch_size, cfg.sample_seed) for t in cfg.temperatures}

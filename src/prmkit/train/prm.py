@@ -28,12 +28,13 @@ import torch.nn.functional as F
 from prmkit.config import refuse_changed_settings, save_config, to_dict
 from prmkit.data.records import LabeledSolution
 from prmkit.errors import ConfigError, PrmkitError
+from prmkit.grading.batch import final_correctness
 from prmkit.score.adapters.likelihood import StepLikelihoodHead, separator_tokens
 from prmkit.score.contract import PRMContract
 from prmkit.score.prm import quiet_transformers
 from prmkit.train.prm_card import write_model_card
 from prmkit.train.prm_config import PRMTrainConfig
-from prmkit.train.prm_data import IGNORE, build_dataset, final_correctness, split_by_problem, step_collator
+from prmkit.train.prm_data import IGNORE, build_dataset, split_by_problem, step_collator
 
 
 def step_loss(

@@ -29,35 +29,11 @@ import torch
 from prmkit.data.encoding import EncodedSteps, StepFormat, collate, encode_steps
 from prmkit.data.records import LabeledSolution
 from prmkit.errors import DataError
+from prmkit.grading.batch import final_correctness
 from prmkit.train.label_kinds import LabelKind, kind_targets, root_values
 from prmkit.train.pairs import prefix_keys, sibling_pairs
 
 IGNORE = -100.0
-
-
-def known_correctness(example: LabeledSolution) -> bool | None:
-    """Final-answer correctness recorded with the labels (synthetic truth, ProcessBench), if any."""
-    meta = example.labels.metadata if example.labels is not None else {}
-    for key in ("correct", "final_answer_correct"):
-        if isinstance(meta.get(key), bool):
-            return meta[key]
-    return None
-
-
-def final_correctness(examples: Sequence[LabeledSolution]) -> list[bool]:
-    """Whether each solution's final answer matches its problem's gold answer.
-
-    Recorded correctness is used where present; the rest is graded with math-verify in one batch.
-    """
-    known = [known_correctness(e) for e in examples]
-    todo = [i for i, k in enumerate(known) if k is None]
-    if todo:
-        from prmkit.grading.batch import grade_solutions
-
-        grades = grade_solutions([examples[i].problem for i in todo], [examples[i].solution for i in todo])
-        for i, grade in zip(todo, grades):
-            known[i] = grade.correct
-    return [bool(k) for k in known]
 
 
 def step_targets(
