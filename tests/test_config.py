@@ -121,3 +121,34 @@ def test_numbers_are_finite_and_never_coerced_from_bools_or_strings(value, messa
 
     with pytest.raises(ConfigError, match=message):
         from_dict(MCConfig, {"temperature" if isinstance(value, float) else "n": value}, "run.yaml")
+
+
+# --- renamed settings: the old name works for one release, with a warning naming both -------------
+
+
+def test_an_old_setting_name_is_read_as_the_new_one_with_a_warning(tmp_path):
+    from prmkit.config import RenamedSetting
+    from prmkit.synthetic.config import MakeConfig
+
+    yaml_file = tmp_path / "make.yaml"
+    yaml_file.write_text("n: 7\nworld:\n  max_ops: 2\n")
+    with pytest.warns(RenamedSetting, match=r"make.yaml: 'n' is now 'count'"):
+        cfg = load_config(MakeConfig, yaml_file)
+    assert cfg.count == 7 and cfg.world.max_ops == 2
+    with pytest.warns(RenamedSetting):
+        assert load_config(MakeConfig, None, {"n": 3}).count == 3
+
+
+def test_an_old_flag_still_works_and_says_what_replaced_it(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path / "p.jsonl"
+    cmd = [sys.executable, "-m", "prmkit.cli.main", "synthetic", "make", "--n", "3", "-o", str(out)]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=True)
+    assert len(out.read_text().splitlines()) == 3
+    assert "warning: MakeConfig: 'n' is now 'count'" in done.stderr
+    assert json.loads(out.read_text().splitlines()[0])["id"] == "synth-0-0"
+    shown = subprocess.run([*cmd[:5], "--help"], capture_output=True, text=True, check=True).stdout
+    assert "--count" in shown and "--n " not in shown  # the old flag is unlisted

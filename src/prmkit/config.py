@@ -2,6 +2,10 @@
 
 Unknown keys are refused (with the valid ones listed), values are type-checked, and the fully resolved
 config can be written beside every output so a run is reproducible from its artifacts.
+
+A setting that was renamed keeps working for one release: a config class lists ``RENAMED = {"old":
+"new.dotted.name"}``, and an old key (in YAML, a flag or a saved config) is read as the new one with a
+``RenamedSetting`` warning that names both.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import typing
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 from types import UnionType
@@ -20,6 +25,30 @@ from pydantic import ConfigDict, TypeAdapter, ValidationError
 from prmkit.errors import ConfigError
 
 C = TypeVar("C")
+
+
+class RenamedSetting(UserWarning):
+    """A setting was given under its old name; it still works, for one release."""
+
+
+def renamed(cls: type) -> dict[str, str]:
+    """``cls``'s old setting names -> their new (dotted) names."""
+    return dict(getattr(cls, "RENAMED", {}))
+
+
+def _rename(cls: type, data: dict[str, Any], where: str) -> dict[str, Any]:
+    """``data`` with the old names of ``cls``'s settings moved to their new places (warning once each)."""
+    moved = {old: new for old, new in renamed(cls).items() if old in data}
+    if not moved:
+        return data
+    rest = {k: v for k, v in data.items() if k not in moved}
+    for old, new in moved.items():
+        warnings.warn(
+            f"{where}: '{old}' is now '{new}'; the old name works until the next release",
+            RenamedSetting,
+            stacklevel=3,
+        )
+    return merge(rest, unflatten({new: data[old] for old, new in moved.items()}))
 
 
 def _field_types(cls: type) -> dict[str, Any]:
@@ -55,6 +84,7 @@ def from_dict(cls: type[C], data: dict[str, Any], where: str = "config") -> C:
     """Build dataclass ``cls`` from a (possibly nested) mapping, refusing unknown keys."""
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: expected a mapping, got {type(data).__name__}")
+    data = _rename(cls, data, where)
     types = _field_types(cls)
     unknown = sorted(set(data) - set(types))
     if unknown:

@@ -13,7 +13,7 @@ runner = CliRunner()
 
 def test_make_with_world_knobs(tmp_path):
     out = tmp_path / "problems.jsonl"
-    args = ["synthetic", "make", "--n", "12", "--seed", "4", "--output", str(out), "--world.max-ops", "2"]
+    args = ["synthetic", "make", "--count", "12", "--seed", "4", "--output", str(out), "--world.max-ops", "2"]
     result = runner.invoke(app, [*args, "--world.operators", "+", "--world.operators", "-"])
     assert result.exit_code == 0, result.output
     problems = read_records(out, Problem)
@@ -23,7 +23,7 @@ def test_make_with_world_knobs(tmp_path):
 
 def test_make_reads_yaml_and_rejects_bad_knobs(tmp_path):
     config = tmp_path / "world.yaml"
-    config.write_text("n: 3\nworld:\n  min_ops: 5\n  max_ops: 5\n")
+    config.write_text("count: 3\nworld:\n  min_ops: 5\n  max_ops: 5\n")
     out = tmp_path / "p.jsonl"
     result = runner.invoke(app, ["synthetic", "make", "--config", str(config), "-o", str(out)])
     assert result.exit_code == 0, result.output
@@ -35,7 +35,7 @@ def test_make_reads_yaml_and_rejects_bad_knobs(tmp_path):
 
 def test_check_writes_truth_labels(tmp_path):
     problems_path = tmp_path / "problems.jsonl"
-    runner.invoke(app, ["synthetic", "make", "--n", "2", "-o", str(problems_path)])
+    runner.invoke(app, ["synthetic", "make", "--count", "2", "-o", str(problems_path)])
     problem = read_records(problems_path, Problem)[0]
     good = solution_steps(Chain.from_problem(problem))
     bad = ["Step 1: 1 + 1 = 3", *good[1:]]
@@ -76,7 +76,7 @@ def test_train_policy_and_eval(tmp_path):
     assert json.loads((out / "world.json").read_text())["max_ops"] == 2
     assert (out / "generation_config.json").exists() and (out / "tokenizer.json").exists()
 
-    result = runner.invoke(app, ["synthetic", "eval", str(out), "--n", "4", "--temperatures", "0", "--temperatures", "1"])
+    result = runner.invoke(app, ["synthetic", "eval", str(out), "--count", "4", "--temperatures", "0", "--temperatures", "1"])
     assert result.exit_code == 0, result.output
     assert "accuracy" in result.output
 

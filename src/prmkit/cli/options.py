@@ -20,7 +20,7 @@ from typing import Annotated, Any, Literal, TypeVar, Union
 import typer
 from rich.markup import escape
 
-from prmkit.config import _field_types, _is_dataclass_type, load_config
+from prmkit.config import _field_types, _is_dataclass_type, load_config, renamed
 from prmkit.errors import PrmkitError
 
 C = TypeVar("C")
@@ -59,6 +59,20 @@ def _flat_fields(cls: type, prefix: str = "") -> Iterator[tuple[str, dataclasses
             yield from _flat_fields(tp, f"{prefix}{f.name}.")
         else:
             yield f"{prefix}{f.name}", f, tp
+
+
+def _renamed_fields(cls: type, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """(old dotted name, type of the field it now names) for every renamed setting, nested ones too."""
+    types = _field_types(cls)
+    for old, new in renamed(cls).items():
+        owner, *path = new.split(".")
+        tp = types[owner]
+        for part in path:
+            tp = _field_types(tp)[part]
+        yield f"{prefix}{old}", tp
+    for name, tp in types.items():
+        if _is_dataclass_type(tp):
+            yield from _renamed_fields(tp, f"{prefix}{name}.")
 
 
 def _default_config(config_cls: type) -> Any:
@@ -127,6 +141,13 @@ def config_command(
             decls = [f"{flag}/--no-{dotted.replace('_', '-')}"] if cli_tp is bool else [flag]
             shown = _default_text(defaults, dotted)
             annotation = Annotated[cli_tp | None, typer.Option(*decls, help=_help(f), show_default=shown)]
+            params.append(inspect.Parameter(ident, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=annotation))
+        for old, tp in _renamed_fields(config_cls):  # old flags keep working, unlisted, with a warning
+            ident = "renamed__" + old.replace(".", "__")
+            flat[ident] = old
+            flag = "--" + old.replace("_", "-")
+            decls = [f"{flag}/--no-{old.replace('_', '-')}"] if tp is bool else [flag]
+            annotation = Annotated[_cli_type(tp) | None, typer.Option(*decls, hidden=True)]
             params.append(inspect.Parameter(ident, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=annotation))
         params.append(
             inspect.Parameter(

@@ -17,6 +17,8 @@ HEADER = """# Command-line reference
 Every `prmkit` command with its arguments and options, generated from the code
 (`python -m prmkit.cli.reference > docs/cli.md`). Options also come from a YAML file given with
 `--config` (keys as the option names without `--`, nested ones as YAML blocks); flags override it.
+A setting that was renamed still works under its old name for one release, with a warning that names
+the new one.
 """
 NOT_MEASURED = "<!-- not a measurement -->"  # defaults are settings, not results (see tests/docs)
 

@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from prmkit.synthetic.world import WorldConfig
 
 
 @dataclass
 class MakeConfig:
-    n: int = field(default=200, metadata={"help": "number of problems"})
+    """``prmkit synthetic make``."""
+
+    RENAMED: ClassVar[dict[str, str]] = {"n": "count"}
+
+    count: int = field(default=200, metadata={"help": "number of problems"})
     seed: int = field(default=0, metadata={"help": "problem stream (ids are synth-{seed}-{i})"})
     world: WorldConfig = field(default_factory=WorldConfig, metadata={"help": "difficulty knobs"})
 
 
 @dataclass
 class EvalConfig:
-    n: int = field(default=200, metadata={"help": "held-out problems drawn from the policy's world"})
+    """``prmkit synthetic eval``."""
+
+    RENAMED: ClassVar[dict[str, str]] = {"n": "count"}
+
+    count: int = field(default=200, metadata={"help": "held-out problems drawn from the policy's world"})
     seed: int = field(default=1, metadata={"help": "problem stream (training uses train-{seed}, never an integer)"})
     temperatures: list[float] = field(
         default_factory=lambda: [0.0, 0.7, 1.0], metadata={"help": "sampling temperatures (0 = greedy)"}

@@ -81,11 +81,11 @@ def evaluate_policy(
 
 
 def evaluate_saved_policy(model: Path, cfg: EvalConfig) -> dict[float, PolicyEval]:
-    """``evaluate_policy`` of a saved policy at each of ``cfg.temperatures``, on ``cfg.n`` fresh problems
+    """``evaluate_policy`` of a saved policy at each of ``cfg.temperatures``, on ``cfg.count`` fresh problems
     of the world it was trained on."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    problems = make_problems(load_world(model), cfg.n, cfg.seed)
+    problems = make_problems(load_world(model), cfg.count, cfg.seed)
     lm = AutoModelForCausalLM.from_pretrained(model).to(resolve_device(cfg.device)).eval()
     tokenizer = AutoTokenizer.from_pretrained(model)
     return {t: evaluate_policy(lm, tokenizer, problems, t, cfg.batch_size, cfg.sample_seed) for t in cfg.temperatures}
