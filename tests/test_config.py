@@ -152,3 +152,13 @@ def test_an_old_flag_still_works_and_says_what_replaced_it(tmp_path):
     assert json.loads(out.read_text().splitlines()[0])["id"] == "synth-0-0"
     shown = subprocess.run([*cmd[:5], "--help"], capture_output=True, text=True, check=True).stdout
     assert "--count" in shown and "--n " not in shown  # the old flag is unlisted
+
+
+def test_a_resume_names_each_changed_nested_setting_and_lets_free_ones_change(tmp_path):
+    from prmkit.config import refuse_changed_settings
+
+    saved = tmp_path / "run.config.yaml"
+    save_config(Job(name="a", optim=Optim(lr=0.1, warmup=10)), saved)
+    refuse_changed_settings(Job(name="a", optim=Optim(lr=0.1, warmup=20)), saved, {"optim.warmup"})
+    with pytest.raises(ConfigError, match=r"other settings \(optim\.lr\)"):
+        refuse_changed_settings(Job(name="a", optim=Optim(lr=0.2, warmup=20)), saved, {"optim.warmup"})

@@ -164,15 +164,26 @@ def load_config(
     return from_dict(cls, data, where)
 
 
+def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"a": {"b": 1}}`` -> ``{"a.b": 1}`` (the inverse of ``unflatten``)."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict) and value:
+            out.update(flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
 def refuse_changed_settings(cfg: Any, path: str | Path, free: Iterable[str] = (), hint: str = "") -> None:
-    """Refuse to resume work that a run with other settings started: every field of ``cfg`` except
-    the ``free`` ones (how the work runs, not what it computes) must equal the config saved at
-    ``path`` when the work began. Nothing to check when ``path`` does not exist."""
+    """Refuse to resume work that a run with other settings started: every setting of ``cfg`` (nested
+    ones by dotted name) except the ``free`` ones (how the work runs, not what it computes) must equal
+    the config saved at ``path`` when the work began. Nothing to check when ``path`` does not exist."""
     path = Path(path)
     if not path.is_file():
         return
-    saved = json.loads(json.dumps(to_dict(from_dict(type(cfg), read_yaml(path), str(path))), default=str))
-    now = json.loads(json.dumps(to_dict(cfg), default=str))
+    saved = flatten(json.loads(json.dumps(to_dict(from_dict(type(cfg), read_yaml(path), str(path))), default=str)))
+    now = flatten(json.loads(json.dumps(to_dict(cfg), default=str)))
     free_fields = set(free)
     changed = sorted(k for k in now if k not in free_fields and saved.get(k) != now[k])
     if changed:

@@ -123,14 +123,12 @@ def test_half_precision_needs_a_gpu():
         _precision_flags(PRMTrainConfig(precision="bf16"), use_cuda=False)
 
 
-def test_cli_trains_prm_and_orm_then_scores(backbone, tmp_path):
-    from prmkit.cli import score as score_cli
+def test_cli_trains_prm_and_orm(backbone, tmp_path):
     from prmkit.cli import train_prm as train_cli
 
     app, train_app = new_app("prmkit"), new_app("train")
     train_cli.register(train_app)
     app.add_typer(train_app, name="train")
-    score_cli.register(app)
     data = tmp_path / "labelled.jsonl"
     write_jsonl(data, rule_data(24, "cli"))
     runner = CliRunner()
@@ -152,27 +150,6 @@ def test_cli_trains_prm_and_orm_then_scores(backbone, tmp_path):
         assert PRMContract.load(tmp_path / command).objective == command
     result = runner.invoke(app, ["train", "prm", *common, "--labels", "soft", "--objective", "orm"])
     assert result.exit_code == 2 and "does not apply" in result.output
-
-    out = tmp_path / "scores.jsonl"
-    result = runner.invoke(
-        app,
-        [
-            "score",
-            "--prm",
-            str(tmp_path / "prm"),
-            "--input",
-            str(data),
-            "--output",
-            str(out),
-            "--aggregation",
-            "last",
-        ],
-    )
-    assert result.exit_code == 0, result.output
-    rows = [json.loads(line) for line in out.read_text().splitlines()]
-    assert len(rows) == 24 and rows[0]["aggregation"] == "last"
-    assert rows[0]["score"] == rows[0]["step_scores"][-1]
-    assert "step_f1" in json.loads(result.output[result.output.index("{") :])
 
 
 def test_trains_from_public_formats(backbone, tmp_path, data_dir):
