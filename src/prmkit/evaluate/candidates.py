@@ -22,7 +22,6 @@ from pydantic import Field
 from rich.progress import Progress
 
 from prmkit.data.jsonl import AppendLog
-from prmkit.data.prompts import render_prompt, solution_from_text
 from prmkit.data.records import LabeledSolution, Problem, Record, Solution, StepLabels
 from prmkit.errors import ConfigError
 
@@ -130,29 +129,23 @@ class Collector:
         self.backend.close()
 
     def chunk(self, problems: Sequence[Problem]) -> list[ProblemCandidates]:
-        from prmkit.generation.base import sample_seed, stable_seed
+        from prmkit.generation.sample import sample_solutions
         from prmkit.grading import grade_solutions
         from prmkit.search.vote import answer_cluster_groups
         from prmkit.synthetic.checker import truth_labels
 
         cfg = self.cfg
-        prompts = [render_prompt(p, cfg.prompt_template) for p in problems]
-        seeds = [stable_seed(cfg.sample_seed, p.id) for p in problems]
-        sampling = {"max_new_tokens": cfg.max_new_tokens, "top_p": cfg.top_p, "seed": seeds}
-        samples = self.backend.generate(prompts, n=cfg.n_max, temperature=cfg.temperature, **sampling)
-        greedy = (
-            self.backend.generate(prompts, n=1, temperature=0.0, **sampling)
-            if cfg.greedy
-            else [[] for _ in problems]
-        )
-        solutions = [
-            [
-                self._solution(p, c.text, f"{p.id}-s{k}", cfg.temperature, sample_seed(base, k))
-                for k, c in enumerate(comps)
-            ]
-            + [self._solution(p, c.text, f"{p.id}-greedy", 0.0, base) for c in g]
-            for p, base, comps, g in zip(problems, seeds, samples, greedy)
-        ]
+        model = {"backend": cfg.generation.backend, "model": cfg.generation.model}
+        shared = (cfg.sample_seed, cfg.prompt_template, cfg.step_style)
+
+        def sample(n: int, temperature: float, greedy: bool = False) -> list[list[Solution]]:
+            sampling = {"n": n, "temperature": temperature, "max_new_tokens": cfg.max_new_tokens, "top_p": cfg.top_p}
+            info = {**model, "temperature": temperature}
+            return sample_solutions(self.backend, problems, sampling, *shared, info, greedy)
+
+        solutions = sample(cfg.n_max, cfg.temperature)
+        if cfg.greedy:
+            solutions = [sols + answer for sols, answer in zip(solutions, sample(1, 0.0, greedy=True))]
         sizes = [len(sols) for sols in solutions]
         flat = [s for sols in solutions for s in sols]
         flat_problems = [p for p, n in zip(problems, sizes) for _ in range(n)]
@@ -179,17 +172,6 @@ class Collector:
             greedy_candidate = cands.pop() if cfg.greedy else None
             out.append(ProblemCandidates(problem=problem, candidates=cands, greedy=greedy_candidate))
         return out
-
-    def _solution(
-        self, problem: Problem, text: str, sid: str, temperature: float, seed: int | None
-    ) -> Solution:
-        info = {
-            "backend": self.cfg.generation.backend,
-            "model": self.cfg.generation.model,
-            "temperature": temperature,
-            "seed": seed,
-        }
-        return solution_from_text(problem, text, sid, self.cfg.step_style, info)
 
 
 def _split(flat: Sequence[Any], sizes: Sequence[int]) -> list[list[Any]]:

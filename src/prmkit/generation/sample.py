@@ -1,7 +1,9 @@
-"""Sampling n solutions per problem with any backend, resumably (the library behind ``prmkit generate``).
+"""Sampling n solutions per problem with any backend: ``sample_solutions`` (every command that samples
+candidates uses it), and resumably into a file (``generate_solutions``, the library behind
+``prmkit generate``).
 
 Solutions go to an append-only JSONL log (``AppendLog``) as they are made, with ids
-``{problem_id}-s{k}``. A killed run, restarted with the same command, skips the problems that are done
+``{problem_id}-s{k}`` (``solution_id``). A killed run, restarted with the same command, skips the problems that are done
 and regenerates the rest. Sample ``k`` of a problem uses seed ``stable_seed(seed, problem_id) + k``,
 which does not depend on the batch it lands in, so the resumed output matches an uninterrupted run
 wherever the backend honours seeds.
@@ -10,6 +12,7 @@ wherever the backend honours seeds.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,11 +23,11 @@ from rich.progress import Progress
 from prmkit.config import refuse_changed_settings, save_config
 from prmkit.data.jsonl import AppendLog, read_records
 from prmkit.data.prompts import DEFAULT_PROMPT, render_prompt, solution_from_text
-from prmkit.data.records import Problem
+from prmkit.data.records import Problem, Solution
 from prmkit.data.steps import StepStyle
 from prmkit.generation.base import (
     EXECUTION_FIELDS,
-    Completion,
+    GenerationBackend,
     GenerationConfig,
     SamplingConfig,
     load_backend,
@@ -57,16 +60,43 @@ def read_problems(path: Path) -> list[Problem]:
     return read_records(path, Problem)
 
 
-def solution_id(problem: Problem, k: int) -> str:
-    return f"{problem.id}-s{k}"
+def solution_id(problem: Problem, k: int | None) -> str:
+    """Sample ``k`` of a problem, ``{problem_id}-s{k}``; its greedy answer (``k`` None), ``{problem_id}-greedy``."""
+    return f"{problem.id}-greedy" if k is None else f"{problem.id}-s{k}"
 
 
-def generator_info(cfg: GenerateConfig, seed: int | None, completion: Completion) -> dict[str, Any]:
-    """What goes into ``Solution.generator``."""
+def sample_solutions(
+    backend: GenerationBackend,
+    problems: Sequence[Problem],
+    sampling: dict[str, Any],
+    seed: int | None,
+    prompt_template: str,
+    step_style: StepStyle,
+    info: dict[str, Any],
+    greedy: bool = False,
+) -> list[list[Solution]]:
+    """Sample each problem's solutions with ``backend.generate(**sampling)``: sample ``k`` has id
+    ``solution_id(problem, k)`` and seed ``stable_seed(seed, problem_id) + k`` (whatever batch it lands
+    in); ``greedy`` marks a single temperature-0 answer. ``Solution.generator`` holds ``info`` plus the
+    sample's seed, token count and finish reason."""
+    seeds = [None if seed is None else stable_seed(seed, p.id) for p in problems]
+    results = backend.generate([render_prompt(p, prompt_template) for p in problems], **sampling, seed=seeds)
+    out = []
+    for problem, base, completions in zip(problems, seeds, results):
+        solutions = []
+        for k, c in enumerate(completions):
+            sample = {"seed": sample_seed(base, k), "num_tokens": c.num_tokens, "finish_reason": c.finish_reason}
+            sid = solution_id(problem, None if greedy else k)
+            solutions.append(solution_from_text(problem, c.text, sid, step_style, {**info, **sample}))
+        out.append(solutions)
+    return out
+
+
+def generator_info(cfg: GenerateConfig) -> dict[str, Any]:
+    """What ``prmkit generate`` records in ``Solution.generator`` (with each sample's seed)."""
     info = {"backend": cfg.backend, "model": cfg.model, "temperature": cfg.temperature, "top_p": cfg.top_p}
     if cfg.gguf_file:
         info["gguf_file"] = cfg.gguf_file
-    info.update(seed=seed, num_tokens=completion.num_tokens, finish_reason=completion.finish_reason)
     return info
 
 
@@ -88,19 +118,15 @@ def generate_solutions(cfg: GenerateConfig, problems_path: Path, output: Path) -
         progress = Progress(console=Console(stderr=True), disable=not cfg.progress)
         with load_backend(cfg) as backend, progress:
             task = progress.add_task("generating", total=len(todo))
+            info = generator_info(cfg)
             for start in range(0, len(todo), per_call):
                 chunk = todo[start : start + per_call]
-                seeds = [None if cfg.seed is None else stable_seed(cfg.seed, p.id) for p in chunk]
-                prompts = [render_prompt(p, cfg.prompt_template) for p in chunk]
-                results = backend.generate(prompts, **cfg.sampling_kwargs(), seed=seeds)
-                for problem, base, completions in zip(chunk, seeds, results):
-                    for k, completion in enumerate(completions):
-                        sid = solution_id(problem, k)
-                        if sid not in log:
-                            info = generator_info(cfg, sample_seed(base, k), completion)
-                            log.append(
-                                solution_from_text(problem, completion.text, sid, cfg.step_style, info)
-                            )
-                            written += 1
+                sampled = sample_solutions(
+                    backend, chunk, cfg.sampling_kwargs(), cfg.seed, cfg.prompt_template, cfg.step_style, info
+                )
+                for solution in (s for solutions in sampled for s in solutions):
+                    if solution.id not in log:
+                        log.append(solution)
+                        written += 1
                 progress.advance(task, len(chunk))
     return written, len(problems) - len(todo)

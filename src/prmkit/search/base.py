@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from prmkit.data.prompts import DEFAULT_PROMPT, render_prompt, solution_from_text
+from prmkit.data.prompts import DEFAULT_PROMPT
 from prmkit.data.records import Problem, Solution
 from prmkit.data.steps import StepStyle
 from prmkit.errors import ConfigError
@@ -126,35 +126,13 @@ def require_prm(prm: PRM | None, method: str) -> PRM:
 def sample_candidates(
     problems: Sequence[Problem], cfg: SearchConfig, backend: GenerationBackend
 ) -> list[list[Solution]]:
-    """``cfg.n`` sampled solutions per problem; sample k of a problem has id ``{problem_id}-s{k}`` and
-    seed ``stable_seed(cfg.seed, problem_id) + k`` (as ``prmkit generate`` uses)."""
-    from prmkit.generation.base import sample_seed, stable_seed
+    """``cfg.n`` sampled solutions per problem, as ``prmkit generate`` samples them
+    (``prmkit.generation.sample.sample_solutions``: ids ``{problem_id}-s{k}``, seeds from stable ids)."""
+    from prmkit.generation.sample import sample_solutions
 
-    seeds = [stable_seed(cfg.seed, p.id) for p in problems]
-    prompts = [render_prompt(p, cfg.prompt_template) for p in problems]
-    results = backend.generate(
-        prompts,
-        n=cfg.n,
-        max_new_tokens=cfg.max_new_tokens,
-        temperature=cfg.temperature,
-        top_p=cfg.top_p,
-        seed=seeds,
-    )
-    out = []
-    for problem, base, completions in zip(problems, seeds, results):
-        out.append(
-            [
-                solution_from_text(
-                    problem,
-                    c.text,
-                    f"{problem.id}-s{k}",
-                    cfg.step_style,
-                    {"seed": sample_seed(base, k), "temperature": cfg.temperature},
-                )
-                for k, c in enumerate(completions)
-            ]
-        )
-    return out
+    sampling = {"n": cfg.n, "max_new_tokens": cfg.max_new_tokens, "temperature": cfg.temperature, "top_p": cfg.top_p}
+    info = {"temperature": cfg.temperature}
+    return sample_solutions(backend, problems, sampling, cfg.seed, cfg.prompt_template, cfg.step_style, info)
 
 
 def score_candidates(
