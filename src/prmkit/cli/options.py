@@ -83,18 +83,30 @@ def _default_config(config_cls: type) -> Any:
         return None
 
 
-def _default_text(defaults: Any, dotted: str) -> str | bool:
-    """How ``--help`` shows a field's default: its value in ``defaults`` (False: show none)."""
+def default_text(value: Any) -> str | bool:
+    """How ``--help`` (and the CLI reference) shows a default: lists space-separated, booleans in lower
+    case; False for no default worth showing (None, empty)."""
+    if value is None or value in ("", [], ()):
+        return False
+    if isinstance(value, (list, tuple)):
+        return " ".join(map(str, value))
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _field_default(defaults: Any, dotted: str) -> str | bool:
+    """The shown default of field ``dotted`` in ``defaults`` (a config built with no settings)."""
     if defaults is None:
         return False
     value = defaults
     for part in dotted.split("."):
         value = getattr(value, part)
-    if value is None or value == "" or value == []:
-        return False
-    if isinstance(value, list):
-        return " ".join(map(str, value))
-    return str(value).lower() if isinstance(value, bool) else str(value)
+    return default_text(value)
+
+
+def _flag_decls(dotted: str, is_bool: bool) -> list[str]:
+    """``--a.b-c`` for a field ``a.b_c``; ``--x/--no-x`` for a boolean."""
+    flag = "--" + dotted.replace("_", "-")
+    return [f"{flag}/--no-{flag[2:]}"] if is_bool else [flag]
 
 
 def report_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -137,17 +149,14 @@ def config_command(
                 continue
             ident = dotted.replace(".", "__")
             flat[ident] = dotted
-            flag = "--" + dotted.replace("_", "-")
-            decls = [f"{flag}/--no-{dotted.replace('_', '-')}"] if cli_tp is bool else [flag]
-            shown = _default_text(defaults, dotted)
-            annotation = Annotated[cli_tp | None, typer.Option(*decls, help=_help(f), show_default=shown)]
+            shown = _field_default(defaults, dotted)
+            option = typer.Option(*_flag_decls(dotted, cli_tp is bool), help=_help(f), show_default=shown)
+            annotation = Annotated[cli_tp | None, option]
             params.append(inspect.Parameter(ident, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=annotation))
         for old, tp in _renamed_fields(config_cls):  # old flags keep working, unlisted, with a warning
             ident = "renamed__" + old.replace(".", "__")
             flat[ident] = old
-            flag = "--" + old.replace("_", "-")
-            decls = [f"{flag}/--no-{old.replace('_', '-')}"] if tp is bool else [flag]
-            annotation = Annotated[_cli_type(tp) | None, typer.Option(*decls, hidden=True)]
+            annotation = Annotated[_cli_type(tp) | None, typer.Option(*_flag_decls(old, tp is bool), hidden=True)]
             params.append(inspect.Parameter(ident, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=annotation))
         params.append(
             inspect.Parameter(

@@ -12,6 +12,8 @@ from typing import Any
 
 from typer.main import get_command
 
+from prmkit.cli.options import default_text
+
 HEADER = """# Command-line reference
 
 Every `prmkit` command with its arguments and options, generated from the code
@@ -41,12 +43,10 @@ def default(param: Any) -> str:
     """The default ``--help`` shows (config commands show their dataclass's), or the parameter's own."""
     if param.required:
         return "required"
-    value = param.show_default if isinstance(param.show_default, str) else param.default
-    if value is None or value == () or callable(value):
-        return ""
-    if isinstance(value, (list, tuple)):
-        value = " ".join(map(str, value))
-    return f"`{str(value).lower() if isinstance(value, bool) else value}`"
+    if isinstance(param.show_default, str):
+        return f"`{param.show_default}`"
+    shown = False if callable(param.default) else default_text(param.default)
+    return f"`{shown}`" if shown is not False else ""
 
 
 def type_name(param: Any) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 from prmkit.data.prompts import DEFAULT_PROMPT
 from prmkit.data.steps import StepStyle
 from prmkit.generation.base import GenerationConfig
-from prmkit.score.aggregate import AGGREGATIONS
+from prmkit.score.aggregate import check_aggregation
 
 SUBSETS = ["gsm8k", "math", "olympiadbench", "omnimath"]
 
@@ -100,9 +100,7 @@ class BonEvalConfig:
     diagnostics: bool = field(default=True, metadata={"help": "write the BoN-bias diagnostics (needs a PRM)"})
 
     def __post_init__(self) -> None:
-        unknown = [a for a in [*self.aggregations, self.weighted_aggregation] if a not in AGGREGATIONS]
-        if unknown:
-            raise ValueError(f"unknown aggregation {unknown[0]!r}; known: {', '.join(AGGREGATIONS.names())}")
+        check_aggregation(*self.aggregations, self.weighted_aggregation)
         for name in ("n_max", "repeats", "bootstrap", "chunk_size", "max_new_tokens"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")

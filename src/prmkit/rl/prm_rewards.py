@@ -25,7 +25,7 @@ from typing import Any
 from prmkit.data.steps import StepStyle, split_steps
 from prmkit.errors import ConfigError, PrmkitError
 from prmkit.rl.reward_base import REWARDS, Reward, completion_text
-from prmkit.score.aggregate import AGGREGATIONS, aggregate
+from prmkit.score.aggregate import aggregate, check_aggregation
 from prmkit.score.config import TOKEN_ENV
 
 
@@ -44,10 +44,10 @@ class StepScoreReward(Reward):
 
     def __init__(self, aggregation: str = "min", step_style: StepStyle = "paragraph") -> None:
         super().__init__()
-        if aggregation not in AGGREGATIONS:
-            raise ConfigError(
-                f"unknown aggregation {aggregation!r}; known: {', '.join(AGGREGATIONS.names())}"
-            )
+        try:
+            check_aggregation(aggregation)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
         split_steps("", step_style)  # validates the style
         self.aggregation, self.step_style = aggregation, step_style
 

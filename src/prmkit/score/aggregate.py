@@ -15,6 +15,13 @@ Aggregation = Callable[[Sequence[float]], float]
 AGGREGATIONS: Registry[Aggregation] = Registry("aggregation")
 
 
+def check_aggregation(*names: str) -> None:
+    """Raise ValueError naming the first of ``names`` that is no registered aggregation (config checks)."""
+    for name in names:
+        if name not in AGGREGATIONS:
+            raise ValueError(f"unknown aggregation {name!r}; known: {', '.join(AGGREGATIONS.names())}")
+
+
 def _scored(scores: Sequence[float]) -> list[float]:
     return [s for s in scores if not math.isnan(s)]
 

@@ -48,10 +48,10 @@ class _Job:
     num_steps: list[Any]
     future: asyncio.Future[list[list[float]]]
     scores: list[list[float]] = field(default_factory=list)  # bulk lane: filled a slice at a time
+    tokens: int = field(init=False)
 
-    @property
-    def tokens(self) -> int:
-        return sum(map(len, self.encoded))
+    def __post_init__(self) -> None:
+        self.tokens = sum(map(len, self.encoded))
 
 
 @dataclass
@@ -97,7 +97,7 @@ class Batcher:
         max_wait_ms: float = 5.0,
         max_queue: int = 256,
         batching: bool = True,
-        lane_tokens: int = 2048,
+        lane_tokens: int = 4096,
         lane_threads: tuple[int, int] | None = None,
     ) -> None:
         self.score = score

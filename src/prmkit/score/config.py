@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from prmkit.errors import ConfigError
-from prmkit.score.aggregate import AGGREGATIONS
+from prmkit.score.aggregate import check_aggregation
 
 TOKEN_ENV = "PRMKIT_SERVER_TOKEN"
 
@@ -74,10 +74,7 @@ class ScoreConfig(PRMConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.aggregation not in AGGREGATIONS:
-            raise ValueError(
-                f"unknown aggregation {self.aggregation!r}; known: {', '.join(AGGREGATIONS.names())}"
-            )
+        check_aggregation(self.aggregation)
 
 
 @dataclass
@@ -138,10 +135,7 @@ class ServeConfig(PRMConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.aggregation not in AGGREGATIONS:
-            raise ValueError(
-                f"unknown aggregation {self.aggregation!r}; known: {', '.join(AGGREGATIONS.names())}"
-            )
+        check_aggregation(self.aggregation)
         if (
             min(self.max_batch_size, self.max_queue, self.max_body_bytes, self.max_steps, self.max_solutions,
                 self.max_request_tokens, self.lane_tokens) < 1

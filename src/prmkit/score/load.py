@@ -20,7 +20,11 @@ from prmkit.score.prm import ADAPTERS, PRM, PRMConfig, read_json, safetensors_ke
 def detect_format(folder: str | Path) -> str:
     """The adapter name for a PRM folder (see the module docstring for the rules)."""
     folder = Path(folder)
-    contract = PRMContract.load(folder)
+    return _detect(folder, PRMContract.load(folder))
+
+
+def _detect(folder: Path, contract: PRMContract | None) -> str:
+    """``detect_format`` with the folder's contract already read."""
     if contract is not None:
         return contract.format
     config_path = folder / "config.json"
@@ -57,5 +61,6 @@ def load_prm(cfg: PRMConfig | str | Path, **overrides: Any) -> PRM:
     folder = Path(cfg.prm)
     if not folder.is_dir():
         raise PrmkitError(f"{folder}: PRM folder not found")
-    name = detect_format(folder) if cfg.format == "auto" else cfg.format
-    return ADAPTERS.get(name).from_folder(folder, cfg, PRMContract.load(folder))
+    contract = PRMContract.load(folder)
+    name = _detect(folder, contract) if cfg.format == "auto" else cfg.format
+    return ADAPTERS.get(name).from_folder(folder, cfg, contract)

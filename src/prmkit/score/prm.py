@@ -15,6 +15,7 @@ from __future__ import annotations
 import abc
 import contextlib
 import dataclasses
+import functools
 import json
 import math
 from collections.abc import Iterator, Sequence
@@ -118,13 +119,17 @@ class PRM(abc.ABC):
         """Token ids and the position where each step's score is read; with no ``max_length`` in the
         step format, a sequence stops at ``max_tokens`` (the steps after it score NaN), so that one
         huge solution cannot take all memory."""
-        fmt = dataclasses.replace(self.step_format, max_length=self.max_length)
-        return encode_steps(self.tokenizer, question, steps, fmt)
+        return encode_steps(self.tokenizer, question, steps, self.capped_format)
 
     @property
     def max_length(self) -> int:
         """The longest sequence scored: the step format's ``max_length``, else ``max_tokens``."""
         return self.step_format.max_length or self.cfg.max_tokens
+
+    @functools.cached_property
+    def capped_format(self) -> StepFormat:
+        """The step format with ``max_length`` set to the longest sequence scored (built once)."""
+        return dataclasses.replace(self.step_format, max_length=self.max_length)
 
     def score(self, problems: Sequence[ProblemLike], solutions: Sequence[StepsLike]) -> list[list[float]]:
         """One probability of correctness per step of each solution, all steps in one forward pass."""

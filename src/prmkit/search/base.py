@@ -79,12 +79,9 @@ class SearchConfig:
     )
 
     def __post_init__(self) -> None:
-        from prmkit.score.aggregate import AGGREGATIONS
+        from prmkit.score.aggregate import check_aggregation
 
-        if self.aggregation not in AGGREGATIONS:
-            raise ValueError(
-                f"unknown aggregation {self.aggregation!r}; known: {', '.join(AGGREGATIONS.names())}"
-            )
+        check_aggregation(self.aggregation)
         for name in ("n", "max_new_tokens", "beam_width", "expansions", "max_depth", "step_max_tokens"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
