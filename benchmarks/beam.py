@@ -31,6 +31,7 @@ import torch
 
 from prmkit.data.prompts import render_prompt
 from prmkit.data.records import Problem
+from prmkit.data.steps import step_separator
 from prmkit.generation.base import Completion, GenerationBackend
 from prmkit.score import load_prm
 from prmkit.search import SearchConfig, search
@@ -43,7 +44,8 @@ _RESULT = re.compile(r"=\s*(\d+)\s*$")
 
 class StepWriter(GenerationBackend):
     """Continues a synthetic solution by one step: the next operation on the carried value, with an
-    arithmetic slip in ``slip`` of the samples; after the last operation, the answer."""
+    arithmetic slip in ``slip`` of the samples; after the last operation, the answer. Prompts hold the
+    steps so far in the search's default step style (``paragraph``)."""
 
     name = "step-writer"
 
@@ -67,7 +69,7 @@ class StepWriter(GenerationBackend):
 
     def _step(self, prompt: str, rng: random.Random) -> Completion:
         head = next(h for h in self.heads if prompt.startswith(h))
-        chain, steps = self.heads[head], [s for s in prompt[len(head) :].split("\n\n") if s]
+        chain, steps = self.heads[head], [s for s in prompt[len(head) :].split(step_separator()) if s]
         value = int(_RESULT.search(steps[-1]).group(1)) if steps else chain.start
         if len(steps) == len(chain.ops):
             return Completion(answer_text(value), 8, "stop")

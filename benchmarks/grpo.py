@@ -103,13 +103,15 @@ def make_policy(folder: Path, seed: int = 0) -> Path:
 
 
 def run_prmkit(policy: Path, problems: Path, out: Path, args: argparse.Namespace) -> Rates:
+    from prmkit.generation.base import SamplingConfig
     from prmkit.rl.config import GRPOConfig
     from prmkit.rl.grpo import train_grpo
     from prmkit.rl.rewards import RewardSet
 
     cfg = GRPOConfig(
         policy=str(policy), output_dir=str(out), problems=str(problems), steps=args.steps, batch_size=args.prompts,
-        group_size=args.group, max_new_tokens=args.max_tokens, temperature=1.0, lr=1e-5, beta=args.beta,
+        sampling=SamplingConfig(n=args.group, max_new_tokens=args.max_tokens, temperature=1.0, seed=0),
+        lr=1e-5, beta=args.beta,
         loss_type="grpo", scale_rewards="group", clip_eps=0.2, checkpoint_every=10**6, device="cpu", resume=False,
     )  # fmt: skip
     reward = Digits()

@@ -100,6 +100,14 @@ def run_dir(a: argparse.Namespace, run: Run) -> Path:
     return Path(a.out) / run.policy / f"seed{run.seed}" / run.name
 
 
+def policy_max_new_tokens(policy: str) -> int:
+    """The rollout budget: the policy's own generation config (``prmkit train policy`` sizes it to its
+    world), else 256, as the trainers did before the budget became ``--sampling.max-new-tokens``."""
+    path = Path(policy) / "generation_config.json"
+    saved = json.loads(path.read_text()).get("max_new_tokens") if path.is_file() else None
+    return int(saved or 256)
+
+
 def execute(a: argparse.Namespace, run: Run) -> str:
     """Run (or resume) one training run; its wall time accumulates in ``wall.json``."""
     out = run_dir(a, run)
@@ -121,8 +129,12 @@ def execute(a: argparse.Namespace, run: Run) -> str:
         str(a.steps),
         "--batch-size",
         str(a.batch),
-        "--group-size",
+        "--sampling.n",
         str(a.group),
+        "--sampling.max-new-tokens",
+        str(policy_max_new_tokens(policy)),
+        "--sampling.seed",
+        str(run.seed),
         "--seed",
         str(run.seed),
         "--threads",

@@ -98,16 +98,25 @@ def prepare(a: argparse.Namespace, world: str, seed: int) -> Path:
     return base
 
 
+def quickstart_sampling(base: Path) -> Any:
+    """How the quickstart sampled its best-of-N candidates: the ``sampling`` block of its saved
+    ``eval bon`` config (a run from before the block existed is read under its old names, warning)."""
+    from prmkit.config import load_config
+    from prmkit.evaluate.config import BonEvalConfig
+
+    return load_config(BonEvalConfig, base / "quickstart" / "bon" / "config.yaml").sampling
+
+
 def evaluate(base: Path, backbone: Path, recipe: str, prm: Path) -> None:
-    """The BoN harness on both halves (skipped where done), sampled as the quickstart sampled, with the
-    backbone's own step likelihood as the baseline verifier."""
-    import yaml
+    """The BoN harness on both halves (skipped where done), sampled as the quickstart sampled (with
+    base seed 0), with the backbone's own step likelihood as the baseline verifier."""
+    import dataclasses
 
     from prmkit.evaluate.bon import run_bon_eval
     from prmkit.evaluate.config import BonEvalConfig
     from prmkit.generation.base import GenerationConfig
 
-    sampling = yaml.safe_load((base / "quickstart" / "bon" / "config.yaml").read_text())
+    sampling = dataclasses.replace(quickstart_sampling(base), seed=0)
     policy = base / "quickstart" / "policy"
     for split in SPLITS:
         out = base / "verifiers" / backbone.name / slug(recipe) / split
@@ -115,20 +124,18 @@ def evaluate(base: Path, backbone: Path, recipe: str, prm: Path) -> None:
             continue
         run_bon_eval(BonEvalConfig(
             run_dir=str(out), problems=str(base / f"{split}.jsonl"), limit=None,
-            generation=GenerationConfig(model=str(policy), device="cpu"), n_max=sampling["n_max"],
-            temperature=sampling["temperature"], max_new_tokens=sampling["max_new_tokens"], prm=str(prm),
-            likelihood=str(backbone), sample_seed=0,
+            generation=GenerationConfig(model=str(policy), device="cpu"), sampling=sampling, prm=str(prm),
+            likelihood=str(backbone),
         ))  # fmt: skip
 
 
 def beam(base: Path, backbone: Path, recipe: str, prm: Path) -> None:
     """PRM-guided beam search (4 x 4) on the report half, sampled by the policy; skipped where done."""
-    import yaml
     from transformers import AutoTokenizer
 
     from prmkit.data.jsonl import read_records
     from prmkit.data.records import Problem
-    from prmkit.generation.base import GenerationConfig, load_backend
+    from prmkit.generation.base import GenerationConfig, SamplingConfig, load_backend
     from prmkit.grading.batch import grade_solutions
     from prmkit.score import load_prm
     from prmkit.search import SearchConfig, search
@@ -136,11 +143,11 @@ def beam(base: Path, backbone: Path, recipe: str, prm: Path) -> None:
     out = base / "verifiers" / backbone.name / slug(recipe) / "report" / "beam.json"
     if out.exists():
         return
-    sampling = yaml.safe_load((base / "quickstart" / "bon" / "config.yaml").read_text())
+    temperature = quickstart_sampling(base).temperature
     problems = read_records(base / "report.jsonl", Problem)
     backend = load_backend(GenerationConfig(model=str(base / "quickstart" / "policy"), device="cpu"))
-    cfg = SearchConfig(method="beam", beam_width=4, expansions=4, temperature=sampling["temperature"],
-                       incremental=False, seed=0)  # fmt: skip
+    cfg = SearchConfig(method="beam", beam_width=4, expansions=4, incremental=False,
+                       sampling=SamplingConfig(temperature=temperature, seed=0))  # fmt: skip
     results = search(problems, cfg, backend, load_prm(str(prm), device="cpu"))
     picked = [r.solution for r in results]
     grades = grade_solutions([p for p, s in zip(problems, picked) if s], [s for s in picked if s])

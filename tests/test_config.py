@@ -120,7 +120,7 @@ def test_numbers_are_finite_and_never_coerced_from_bools_or_strings(value, messa
     from prmkit.annotate.mc import MCConfig
 
     with pytest.raises(ConfigError, match=message):
-        from_dict(MCConfig, {"temperature" if isinstance(value, float) else "n": value}, "run.yaml")
+        from_dict(MCConfig, {"sampling": {"temperature" if isinstance(value, float) else "n": value}}, "run.yaml")
 
 
 # --- renamed settings: the old name works for one release, with a warning naming both -------------
@@ -152,6 +152,37 @@ def test_an_old_flag_still_works_and_says_what_replaced_it(tmp_path):
     assert json.loads(out.read_text().splitlines()[0])["id"] == "synth-0-0"
     shown = subprocess.run([*cmd[:5], "--help"], capture_output=True, text=True, check=True).stdout
     assert "--count" in shown and "--n " not in shown  # the old flag is unlisted
+
+
+def test_settings_that_moved_into_a_block_keep_working_from_yaml_and_flags(tmp_path):
+    from typer.testing import CliRunner
+
+    from prmkit.annotate.mc import MCConfig
+    from prmkit.cli.main import app
+    from prmkit.config import RenamedSetting
+    from prmkit.quickstart.config import QuickstartConfig
+
+    old = tmp_path / "mc.yaml"
+    old.write_text("backend: synthetic-solver\nmodel: slip_rate=0.1\nn: 3\nsampling:\n  temperature: 0.5\n")
+    with pytest.warns(RenamedSetting) as caught:
+        cfg = load_config(MCConfig, old)
+    assert "mc.yaml: 'n' is now 'sampling.n'" in " ".join(str(w.message) for w in caught)
+    assert (cfg.generation.backend, cfg.generation.model) == ("synthetic-solver", "slip_rate=0.1")
+    assert (cfg.sampling.n, cfg.sampling.temperature, cfg.sampling.max_new_tokens) == (3, 0.5, 512)
+    assert load_config(MCConfig).sampling.n == 8  # a block starts from its command's defaults, not the class's
+    # a renamed block, and its settings as flags
+    with pytest.warns(RenamedSetting) as caught:
+        quick = load_config(QuickstartConfig, None, {"generator.model": "m", "n_max": 8})
+    assert "'generator' is now 'generation'" in " ".join(str(w.message) for w in caught)
+    assert (quick.generation.model, quick.n) == ("m", 8)
+    problems = tmp_path / "p.jsonl"
+    CliRunner().invoke(app, ["synthetic", "make", "--count", "2", "-o", str(problems)])
+    old_flags = ["--backend", "synthetic-solver", "--n", "2", "--no-progress"]
+    with pytest.warns(RenamedSetting) as caught:
+        result = CliRunner().invoke(app, ["generate", str(problems), "-o", str(tmp_path / "s.jsonl"), *old_flags])
+    assert "'backend' is now 'generation.backend'" in " ".join(str(w.message) for w in caught)
+    assert result.exit_code == 0, result.output
+    assert len((tmp_path / "s.jsonl").read_text().splitlines()) == 4
 
 
 def test_a_resume_names_each_changed_nested_setting_and_lets_free_ones_change(tmp_path):

@@ -21,7 +21,7 @@ from prmkit.pipeline import COMPLETE, DONE
 
 REPO = Path(__file__).resolve().parents[1]
 TOY = [
-    "--problems", "12", "--annotate-problems", "12", "--annotate-samples", "2", "--n-max", "4",
+    "--problems", "12", "--annotate-problems", "12", "--annotate-n", "2", "--n", "4",
     "--rollouts", "2", "--policy.steps", "40", "--policy.warmup-steps", "5", "--verifier.steps", "30",
     "--verifier.warmup-steps", "5", "--critic.steps", "20",
     "--critic.warmup-steps", "5", "--prm-steps", "5", "--prm-labels", "mc", "--rl-steps", "2",

@@ -36,6 +36,13 @@ def renamed(cls: type) -> dict[str, str]:
     return dict(getattr(cls, "RENAMED", {}))
 
 
+def moved_into(block: str, cls: type, old_names: dict[str, str] | None = None) -> dict[str, str]:
+    """``RENAMED`` entries for settings that moved into the nested ``block`` (a ``cls``): each field of
+    ``cls`` under its own name, or only ``old_names`` (old name -> field of ``cls``) when given."""
+    pairs = old_names if old_names is not None else {f.name: f.name for f in dataclasses.fields(cls)}
+    return {old: f"{block}.{new}" for old, new in pairs.items()}
+
+
 def _rename(cls: type, data: dict[str, Any], where: str) -> dict[str, Any]:
     """``data`` with the old names of ``cls``'s settings moved to their new places (warning once each)."""
     moved = {old: new for old, new in renamed(cls).items() if old in data}
@@ -90,16 +97,27 @@ def from_dict(cls: type[C], data: dict[str, Any], where: str = "config") -> C:
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; valid keys: {', '.join(types)}")
     kwargs = {}
+    defaults = {f.name: f for f in dataclasses.fields(cls)}
     for name, value in data.items():
         tp = types[name]
         if _is_dataclass_type(tp):
-            kwargs[name] = from_dict(tp, value, f"{where}.{name}")
+            # a nested block starts from the parent's default for it (which may differ from tp's own)
+            kwargs[name] = from_dict(tp, _over_default(defaults[name], value), f"{where}.{name}")
             continue
         kwargs[name] = check_value(tp, value, f"{where}.{name}")
     try:
         return cls(**kwargs)
     except (ValueError, TypeError) as exc:
         raise ConfigError(f"{where}: {exc}") from None
+
+
+def _over_default(f: dataclasses.Field, value: Any) -> Any:
+    """``value`` (a mapping) merged over field ``f``'s default instance, when it has one."""
+    if not isinstance(value, dict) or f.default_factory is dataclasses.MISSING:
+        return value
+    default = f.default_factory()
+    fields = _field_types(type(default))
+    return merge({k: v for k, v in to_dict(default).items() if k in fields}, value)
 
 
 def to_dict(cfg: Any) -> dict[str, Any]:

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    SpinnerColumn,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -38,6 +39,21 @@ def step_progress(title: str, info: str = "{task.fields[info]}", enabled: bool =
         console=Console(stderr=True),
         disable=not enabled,
     )
+
+
+T = TypeVar("T")
+
+
+def counted(items: Iterable[T], label: str) -> Iterator[T]:
+    """``items``, counted on stderr as they pass (a transient spinner, for streams of unknown length;
+    drawn only on a terminal)."""
+    console = Console(stderr=True)
+    columns = (SpinnerColumn(), TextColumn(label), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
+        task = bar.add_task(label, total=None)
+        for item in items:
+            bar.advance(task)
+            yield item
 
 
 @contextmanager

@@ -6,6 +6,7 @@ import random
 
 from prmkit.annotate.mc import MCConfig
 from prmkit.data.records import LabeledSolution, Solution
+from prmkit.generation.base import GenerationConfig, SamplingConfig
 from prmkit.grading import extract_answer
 from prmkit.synthetic.chain import Chain
 from prmkit.synthetic.mistakes import inject_mistake
@@ -36,7 +37,8 @@ def make_pairs(
     return pairs
 
 
-def solver_mc(**fields) -> MCConfig:
-    """An MC config with the exact solver as completer (``slip_rate`` via ``model``)."""
+def solver_mc(n: int = 8, model: str = "", seed: int | None = 0, **fields) -> MCConfig:
+    """An MC config with the exact solver as completer (``slip_rate`` via ``model``), ``n`` rollouts per prefix."""
     fields.setdefault("progress", False)
-    return MCConfig(backend="synthetic-solver", **fields)
+    solver = GenerationConfig(backend="synthetic-solver", model=model)
+    return MCConfig(solver, SamplingConfig(n=n, seed=seed), **fields)

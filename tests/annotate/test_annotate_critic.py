@@ -23,6 +23,7 @@ from prmkit.annotate.io import read_annotations
 from prmkit.annotate.judge import CriticSpec, JudgeConfig, annotate_judge, critic_spec
 from prmkit.errors import DataError
 from prmkit.evaluate.critic import CRITIQUE_TEMPLATE
+from prmkit.generation.base import GenerationConfig, SamplingConfig
 from prmkit.synthetic.chain import Chain
 from prmkit.synthetic.checker import first_error
 from prmkit.synthetic.render import solution_steps
@@ -67,17 +68,19 @@ def test_critic_directory_names_its_template_and_training_stream(critic_dir):
     assert set(summary["held_out"]) >= {"first_error_accuracy", "f1", "unparsable"}
     budget = info["max_new_tokens"]
     assert 10 < budget < 200
-    assert critic_spec(JudgeConfig(model=str(out))) == CriticSpec(CRITIC_TEMPLATE, budget, "critic-0")
-    assert critic_spec(JudgeConfig(model=str(out), template="processbench", max_new_tokens=5)) == CriticSpec(
+    critic = GenerationConfig(model=str(out))
+    assert critic_spec(JudgeConfig(critic)) == CriticSpec(CRITIC_TEMPLATE, budget, "critic-0")
+    short = SamplingConfig(n=1, max_new_tokens=5, temperature=0.0)
+    assert critic_spec(JudgeConfig(critic, short, template="processbench")) == CriticSpec(
         CRITIQUE_TEMPLATE, 5, "critic-0"
     )
-    assert critic_spec(JudgeConfig(model="some-llm")) == CriticSpec(CRITIQUE_TEMPLATE, 1024)
+    assert critic_spec(JudgeConfig(GenerationConfig(model="some-llm"))) == CriticSpec(CRITIQUE_TEMPLATE, 1024)
 
 
 def test_critic_judges_through_the_transformers_backend(tmp_path, critic_dir):
     out, _ = critic_dir
     pairs = make_pairs(4, stream="critic-judged", mistake_rate=0.5)
-    cfg = JudgeConfig(model=str(out), progress=False)
+    cfg = JudgeConfig(GenerationConfig(model=str(out)), progress=False)
     assert annotate_judge(cfg, pairs, tmp_path / "judge.jsonl")["written"] == 4
     for verdict in read_annotations(tmp_path / "judge.jsonl"):
         assert len(verdict.outputs) == 1
@@ -88,7 +91,7 @@ def test_the_critic_never_labels_its_training_problems(tmp_path, critic_dir):
     out, _ = critic_dir
     seen = make_pairs(2, stream=problem_stream(0))
     with pytest.raises(DataError, match="training stream 'critic-0'"):
-        annotate_judge(JudgeConfig(model=str(out), progress=False), seen, tmp_path / "judge.jsonl")
+        annotate_judge(JudgeConfig(GenerationConfig(model=str(out)), progress=False), seen, tmp_path / "judge.jsonl")
     # The training stream shares no problem id with the streams that make problems to label.
     trained = {p.id for p in make_problems(SMALL, 500, problem_stream(0))}
     for stream in (0, 1, "eval-0", "lab", "train-0", "critic-eval-0"):

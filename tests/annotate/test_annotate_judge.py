@@ -10,6 +10,7 @@ from prmkit.annotate.judge import JudgeConfig, annotate_judge, judgement
 from prmkit.errors import ConfigError, PrmkitError
 from prmkit.evaluate.critic import parse_critique
 from prmkit.generation import LlamaCppServer, smollm2_gguf_path
+from prmkit.generation.base import GenerationConfig, SamplingConfig
 from prmkit.generation.llamacpp import free_port
 
 PAIR = make_pairs(1, stream="judge-cases", mistake_rate=0.0)[0]  # 2 to 5 steps
@@ -56,8 +57,8 @@ def test_verdicts_vote_and_unparsable_answers_are_never_minus_one(answers, expec
 
 
 def test_judge_config_rejects_greedy_votes_and_templates_without_steps():
-    with pytest.raises(ConfigError, match="greedy votes"):
-        JudgeConfig(votes=3)
+    with pytest.raises(ConfigError, match="greedy critiques"):
+        JudgeConfig(sampling=SamplingConfig(n=3, temperature=0.0))
     with pytest.raises(ConfigError, match="tagged_response"):
         JudgeConfig(template="Is this right? {problem}")
 
@@ -67,8 +68,8 @@ def test_smollm2_judge_over_llama_cpp_records_every_answer(tmp_path):
     pairs = make_pairs(1, stream="smol", mistake_rate=0.0)
     out = tmp_path / "judge.jsonl"
     with LlamaCppServer(smollm2_gguf_path(), n_threads=1, n_ctx=2048) as server:
-        cfg = JudgeConfig(backend="openai", base_url=server.base_url, mode="chat", votes=2, temperature=1.0,
-                          top_p=0.9, max_new_tokens=24, progress=False)  # fmt: skip
+        cfg = JudgeConfig(GenerationConfig(backend="openai", base_url=server.base_url, mode="chat"),
+                          SamplingConfig(n=2, temperature=1.0, top_p=0.9, max_new_tokens=24), progress=False)  # fmt: skip
         summary = annotate_judge(cfg, pairs, out)
         assert summary["written"] == 1
         assert annotate_judge(cfg, pairs, out)["skipped"] == 1  # resumable: nothing asked again
@@ -86,12 +87,7 @@ def test_smollm2_judge_over_llama_cpp_records_every_answer(tmp_path):
 
 
 def test_unreachable_judge_server_is_one_clear_error(tmp_path):
-    cfg = JudgeConfig(
-        backend="openai",
-        base_url=f"http://127.0.0.1:{free_port()}/v1",
-        mode="chat",
-        retries=0,
-        progress=False,
-    )
+    server = GenerationConfig(backend="openai", base_url=f"http://127.0.0.1:{free_port()}/v1", mode="chat", retries=0)
+    cfg = JudgeConfig(server, progress=False)
     with pytest.raises(PrmkitError, match="failed after 1 attempts"):
         annotate_judge(cfg, make_pairs(1, stream="dead"), tmp_path / "judge.jsonl")

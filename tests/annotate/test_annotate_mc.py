@@ -151,10 +151,10 @@ def test_resume_refuses_other_labelling_settings_but_not_other_execution_setting
 def test_config_errors_name_the_fix():
     with pytest.raises(ConfigError, match="unknown strategy 'bisect'; known: all, first-error"):
         solver_mc(strategy="bisect")
-    with pytest.raises(ConfigError, match="needs a seed"):
+    with pytest.raises(ConfigError, match="needs sampling.seed"):
         solver_mc(seed=None)
     with pytest.raises(ConfigError, match="slip_rate"):
-        SyntheticSolverBackend(solver_mc(model="slip_rate=2"))
+        SyntheticSolverBackend(solver_mc(model="slip_rate=2").generation)
 
 
 def test_solver_is_a_registered_backend_with_the_seed_contract():

@@ -10,6 +10,7 @@ from transformers import AutoTokenizer
 from prmkit.annotate.mc import MCConfig, label_stream
 from prmkit.data.records import LabeledSolution, Solution
 from prmkit.generation import load_backend
+from prmkit.generation.base import GenerationConfig, SamplingConfig
 from prmkit.synthetic.chain import Chain
 from prmkit.synthetic.mistakes import inject_mistake
 from prmkit.synthetic.render import solution_steps
@@ -40,14 +41,11 @@ def test_policy_rollouts_give_consistent_labels_in_both_strategies(policy):
         )
     budget = max_new_tokens(SMALL, AutoTokenizer.from_pretrained(policy))
     common = {
-        "backend": "transformers",
-        "model": str(policy),
-        "n": 4,
-        "max_new_tokens": budget,
-        "temperature": 1.0,
+        "generation": GenerationConfig(backend="transformers", model=str(policy)),
+        "sampling": SamplingConfig(n=4, max_new_tokens=budget, temperature=1.0),
         "progress": False,
     }
-    backend = load_backend(MCConfig(**common))
+    backend = load_backend(MCConfig(**common).generation)
     full = list(label_stream(MCConfig(**common), backend, pairs))
     search = list(
         label_stream(MCConfig(**common, strategy="first-error", rollouts_per_call=4), backend, pairs)

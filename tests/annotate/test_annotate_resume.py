@@ -43,7 +43,8 @@ def test_kill_9_mid_run_then_resume_writes_the_uninterrupted_file(tmp_path):
     config = tmp_path / "mc.yaml"
     # Small rounds (2 prefixes of 4 rollouts) make the run long enough to be killed in the middle.
     config.write_text(
-        "backend: synthetic-solver\nmodel: slip_rate=0.2\nn: 4\nrollouts_per_call: 8\nprogress: false\n"
+        "generation: {backend: synthetic-solver, model: slip_rate=0.2}\nsampling: {n: 4}\n"
+        "rollouts_per_call: 8\nprogress: false\n"
     )
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
 

@@ -18,6 +18,6 @@ def test_the_reference_page_matches_the_commands():
 
 def test_the_reference_shows_each_options_default_and_help():
     text = markdown()
-    assert "| `--temperature` | float | `0.7` | sampling temperature; 0 is greedy |" in text  # generate's
+    assert "| `--sampling.temperature` | float | `0.7` | sampling temperature; 0 is greedy |" in text  # generate's
     assert "| `SOLUTIONS` | path | required |" in text
     assert text.count("\n## `prmkit ") >= 26

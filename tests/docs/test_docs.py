@@ -253,7 +253,7 @@ def test_the_runner_reads_what_the_pages_mean() -> None:
     )
     (cmd,) = commands(block)
     assert cmd.text == "prmkit data validate x --kind problem" and cmd.expected == ["x: 1 records, 0 bad"]
-    check_prmkit_line("PYTHONPATH=. prmkit annotate mc s.jsonl -p p.jsonl -o m.jsonl --n 4", "t")
+    check_prmkit_line("PYTHONPATH=. prmkit annotate mc s.jsonl -p p.jsonl -o m.jsonl --sampling.n 4", "t")
     with pytest.raises(AssertionError, match="no option --bogus"):
         check_prmkit_line("prmkit generate p.jsonl -o s.jsonl --bogus 1", "t")
     with pytest.raises(AssertionError, match="no command"):

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
 import pytest
+import yaml
 from bon_records import store
 from typer.testing import CliRunner
 
 from prmkit.cli.main import app
+from prmkit.config import RenamedSetting, load_config
+from prmkit.errors import ConfigError
 from prmkit.evaluate.bon import curves, summarize
-from prmkit.evaluate.candidates import ProblemCandidates
+from prmkit.evaluate.candidates import IDENTITY_FILE, ProblemCandidates, check_identity
 from prmkit.evaluate.config import BonEvalConfig
 from prmkit.evaluate.methods import CandidateArrays
+from prmkit.generation.base import SamplingConfig
 from prmkit.score import load_prm
 from prmkit.search import best_index
 from prmkit.synthetic.checker import truth_labels
@@ -92,7 +97,7 @@ def test_cli_end_to_end_on_the_synthetic_world_and_resume(tmp_path):
 
     def args(limit: int = 3, *extra: str) -> list[str]:
         return ["eval", "bon", "--run-dir", str(run), "--generation.model", str(policy), "--generation.device", "cpu",
-                "--n-max", "4", "--limit", str(limit), "--max-new-tokens", "12", "--prm", str(prm), "--repeats", "10",
+                "--sampling.n", "4", "--limit", str(limit), "--sampling.max-new-tokens", "12", "--prm", str(prm), "--repeats", "10",
                 "--bootstrap", "50", "--likelihood", "policy", *extra]  # fmt: skip
 
     result = CliRunner().invoke(app, args())
@@ -144,19 +149,78 @@ def test_cli_end_to_end_on_the_synthetic_world_and_resume(tmp_path):
     assert more.exit_code == 0, more.output
     now = (folder / "candidates.jsonl").read_text().splitlines()
     assert now[:3] == lines and len(now) == 4
-    changed = CliRunner().invoke(app, args(4, "--temperature", "1.0"))
-    assert (
-        changed.exit_code == 2 and "sampled with other settings (temperature: 0.7 -> 1.0)" in changed.output
-    )
+    changed = CliRunner().invoke(app, args(4, "--sampling.temperature", "1.0"))
+    assert changed.exit_code == 2 and "sampled with other settings (sampling.temperature: 0.7 -> 1.0)" in changed.output
     make_prmkit_prm(prm, seed=1)  # another PRM in the same folder: its stored scores are stale
     retrained = CliRunner().invoke(app, args(4))
-    assert retrained.exit_code == 2 and "sampled with other settings (weights:" in retrained.output
+    assert retrained.exit_code == 2 and "sampled with other settings (weights.prm:" in retrained.output
 
 
-@pytest.mark.parametrize("bad", [{"aggregations": ["median"]}, {"n_max": 0}, {"ci_level": 1.0}])
+@pytest.mark.parametrize("bad", [{"aggregations": ["median"]}, {"ci_level": 1.0}, {"repeats": 0}])
 def test_bad_configs_are_refused(bad):
     with pytest.raises(ValueError):
         BonEvalConfig(**bad)
+
+
+def test_bad_sampling_is_refused_by_name():
+    with pytest.raises(ConfigError, match="n and max_new_tokens must be >= 1"):
+        load_config(BonEvalConfig, overrides={"sampling.n": 0})
+    # the candidates are stored and resumed: unseeded sampling could never be reproduced
+    with pytest.raises(ConfigError, match="sampling.seed must be set"):
+        load_config(BonEvalConfig, overrides={"sampling.seed": None})
+
+
+def test_sampling_defaults_are_the_harness_own_and_yaml_overrides_them_partly(tmp_path):
+    assert BonEvalConfig().sampling == SamplingConfig(n=16, max_new_tokens=256, temperature=0.7, top_p=1.0, seed=0)
+    path = tmp_path / "bon.yaml"
+    path.write_text("sampling:\n  n: 4\n  stop: ['Question:']\n")
+    assert load_config(BonEvalConfig, path).sampling == SamplingConfig(
+        n=4, max_new_tokens=256, temperature=0.7, top_p=1.0, stop=["Question:"], seed=0
+    )
+
+
+OLD_YAML = "n_max: 4\ntemperature: 0.9\ntop_p: 0.95\nmax_new_tokens: 32\nsample_seed: 7\n"
+NEW_SAMPLING = SamplingConfig(n=4, temperature=0.9, top_p=0.95, max_new_tokens=32, seed=7)
+
+
+def test_old_sampling_names_in_yaml_warn_and_land_in_the_sampling_block(tmp_path):
+    path = tmp_path / "old.yaml"
+    path.write_text(OLD_YAML)
+    with pytest.warns(RenamedSetting) as caught:
+        cfg = load_config(BonEvalConfig, path)
+    assert cfg.sampling == NEW_SAMPLING
+    messages = {str(w.message) for w in caught}
+    assert f"{path}: 'n_max' is now 'sampling.n'; the old name works until the next release" in messages
+    assert any("'sample_seed' is now 'sampling.seed'" in m for m in messages)
+
+
+def test_old_sampling_flags_warn_and_land_in_the_sampling_block(monkeypatch):
+    seen = []
+
+    def config_only(cfg):
+        seen.append(cfg)
+        raise ConfigError("the config is all this test needs")
+
+    monkeypatch.setattr("prmkit.evaluate.bon.run_bon_eval", config_only)
+    flags = ["--n-max", "4", "--temperature", "0.9", "--top-p", "0.95", "--max-new-tokens", "32", "--sample-seed", "7"]
+    with pytest.warns(RenamedSetting) as caught:
+        result = CliRunner().invoke(app, ["eval", "bon", *flags])
+    assert [cfg.sampling for cfg in seen] == [NEW_SAMPLING], result.output
+    assert "BonEvalConfig: 'n_max' is now 'sampling.n'" in {str(w.message).split(";")[0] for w in caught}
+
+
+def test_a_store_saved_under_the_old_names_resumes_with_a_warning(tmp_path):
+    cfg = BonEvalConfig(sampling=NEW_SAMPLING, greedy=False)
+    identity = cfg.identity()
+    old = {k: v for k, v in identity.items() if k != "sampling"}
+    old.update(n_max=4, temperature=0.9, top_p=0.95, max_new_tokens=32, sample_seed=7)  # the previous release
+    (tmp_path / IDENTITY_FILE).write_text(yaml.safe_dump(old))
+    with pytest.warns(RenamedSetting) as caught:
+        check_identity(tmp_path, identity, BonEvalConfig)  # the same settings: no refusal
+    assert any("'n_max' is now 'sampling.n'" in str(w.message) for w in caught)
+    other = BonEvalConfig(sampling=dataclasses.replace(NEW_SAMPLING, seed=8), greedy=False).identity()
+    with pytest.warns(RenamedSetting), pytest.raises(ConfigError, match=r"\(sampling.seed: 7 -> 8\)"):
+        check_identity(tmp_path, other, BonEvalConfig)
 
 
 def test_pass_at_n_grows_with_n():

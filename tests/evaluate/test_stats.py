@@ -9,7 +9,8 @@ import pytest
 
 from prmkit.evaluate import stats
 from prmkit.metrics.bootstrap import bootstrap_ci
-from prmkit.search import best_index, majority_vote, weighted_vote
+from prmkit.search import SELECTION_RULES, best_index, majority_vote, weighted_vote
+from prmkit.search.selection import pick_best, pick_vote
 
 
 def test_budgets():
@@ -55,7 +56,7 @@ def test_best_of_n_matches_its_closed_form():
     n_max = correct.shape[1]
     for n in (1, 2, 4):
         idx = stats.subsets(np.random.default_rng(10 + n), len(correct), n_max, n, 4000)
-        got = stats.picked_correct(correct, stats.pick_best(scores, idx))
+        got = stats.picked_correct(correct, pick_best(scores, idx))
         order = np.argsort(-scores, axis=1)
         weights = np.array([comb(n_max - 1 - r, n - 1) / comb(n_max, n) for r in range(n_max)])
         exact = (np.take_along_axis(correct, order, axis=1) * weights).sum(axis=1)
@@ -65,9 +66,9 @@ def test_best_of_n_matches_its_closed_form():
 def test_vectorised_pickers_agree_with_the_readable_loops():
     _, scores, clusters = _random_pool(3, problems=5, n=7)
     idx = stats.subsets(np.random.default_rng(0), 5, 7, 4, 50)
-    best = stats.pick_best(scores, idx)
-    majority = stats.pick_vote(clusters, idx)
-    weighted = stats.pick_vote(clusters, idx, scores)
+    best = pick_best(scores, idx)
+    majority = pick_vote(clusters, idx)
+    weighted = pick_vote(clusters, idx, scores)
     for p in range(5):
         for r in range(50):
             sub = list(idx[p, r])
@@ -76,6 +77,24 @@ def test_vectorised_pickers_agree_with_the_readable_loops():
             assert majority[p, r] == (-1 if loop is None else sub[loop])
             loop = weighted_vote([int(clusters[p, i]) for i in sub], [float(scores[p, i]) for i in sub])
             assert weighted[p, r] == (-1 if loop is None else sub[loop])
+
+
+@pytest.mark.parametrize("name", ["bon", "majority", "weighted_vote"])
+def test_each_built_in_rule_picks_alike_vectorised_and_one_problem_at_a_time(name):
+    """The harness's vectorised pick and search's pick_one of every built-in selection rule agree."""
+    rule = SELECTION_RULES.get(name)
+    _, scores, clusters = _random_pool(4, problems=5, n=7)
+    own_clusters, own_scores = (clusters if rule.uses_answers else None), (scores if rule.uses_scores else None)
+    idx = stats.subsets(np.random.default_rng(1), 5, 7, 4, 50)
+    picks = rule.pick(own_clusters, own_scores, idx)
+    for p in range(5):
+        for r in range(50):
+            sub = list(idx[p, r])
+            one = rule.pick_one(
+                None if own_clusters is None else [int(own_clusters[p, i]) for i in sub],
+                None if own_scores is None else [float(own_scores[p, i]) for i in sub],
+            )
+            assert picks[p, r] == (-1 if one is None else sub[one])
 
 
 def test_picked_correct_counts_no_pick_as_wrong():

@@ -21,8 +21,9 @@ def write_problems(path, ids):
 
 
 def run(tiny_model_dir, problems, output, *flags):
-    args = ["generate", str(problems), "--output", str(output), "--model", str(tiny_model_dir)]
-    args += ["--n", "3", "--max-new-tokens", "12", "--temperature", "1.0", "--seed", "3", "--batch-size", "4"]
+    args = ["generate", str(problems), "--output", str(output), "--generation.model", str(tiny_model_dir)]
+    args += ["--sampling.n", "3", "--sampling.max-new-tokens", "12", "--sampling.temperature", "1.0"]
+    args += ["--sampling.seed", "3", "--generation.batch-size", "4"]
     return CliRunner().invoke(app, [*args, *flags])
 
 
@@ -44,13 +45,14 @@ def test_generate_writes_n_solutions_per_problem_and_resumes_after_a_kill(tiny_m
     assert first.generator["finish_reason"] in ("stop", "length") and 1 <= first.generator["num_tokens"] <= 12
     assert solutions["p2-s2"].generator["seed"] == first.generator["seed"] + 1
     saved = yaml.safe_load((tmp_path / "full.config.yaml").read_text())
-    assert saved["n"] == 3 and saved["model"] == str(tiny_model_dir) and saved["api_key"] is None
+    assert saved["sampling"]["n"] == 3 and saved["generation"]["model"] == str(tiny_model_dir)
+    assert saved["generation"]["api_key"] is None
 
     # Simulate kill -9 mid-write: 7 whole lines, then half of the 8th.
     lines = full.read_bytes().splitlines(keepends=True)
     partial = tmp_path / "partial.jsonl"
     partial.write_bytes(b"".join(lines[:7]) + lines[7][: len(lines[7]) // 2])
-    result = run(tiny_model_dir, problems, partial, "--batch-size", "2", "--no-progress")
+    result = run(tiny_model_dir, problems, partial, "--generation.batch-size", "2", "--no-progress")
     assert result.exit_code == 0, result.output
     resumed = [json.loads(line)["id"] for line in partial.read_text().splitlines()]
     assert len(resumed) == len(set(resumed)) == 15  # no duplicates, no gaps
@@ -69,7 +71,7 @@ def test_generate_reports_bad_input_in_one_line(tiny_model_dir, tmp_path):
     assert result.exit_code == 2
     assert "problems.jsonl:3: field 'id': duplicate problem id 'a' (first on line 1)" in result.output
     problems = write_problems(tmp_path / "ok.jsonl", ["a"])
-    result = run(tiny_model_dir, problems, tmp_path / "out.jsonl", "--backend", "nope")
+    result = run(tiny_model_dir, problems, tmp_path / "out.jsonl", "--generation.backend", "nope")
     assert result.exit_code == 2 and "unknown generation backend 'nope'" in result.output
-    result = run(tiny_model_dir, problems, tmp_path / "out.jsonl", "--temperature", "-1")
+    result = run(tiny_model_dir, problems, tmp_path / "out.jsonl", "--sampling.temperature", "-1")
     assert result.exit_code == 2 and "temperature" in result.output

@@ -31,8 +31,8 @@ def test_a_full_disk_is_reported_in_one_line_and_the_run_resumes(tmp_path, small
     problems = tmp_path / "p.jsonl"
     write_jsonl(problems, make_problems(WorldConfig(), 400, seed=4))
     out = small_disk / "s.jsonl"
-    cmd = [sys.executable, "-m", "prmkit.cli.main", "generate", str(problems), "-o", str(out), "--backend",
-           "synthetic-solver", "--model", "slip_rate=0.2", "--n", "4", "--no-progress"]  # fmt: skip
+    cmd = [sys.executable, "-m", "prmkit.cli.main", "generate", str(problems), "-o", str(out), "--generation.backend",
+           "synthetic-solver", "--generation.model", "slip_rate=0.2", "--sampling.n", "4", "--no-progress"]  # fmt: skip
     full = subprocess.run(cmd, capture_output=True, text=True, check=False)
     assert full.returncode != 0 and "Traceback" not in full.stderr
     (line,) = [x for x in full.stderr.splitlines() if x.strip()]

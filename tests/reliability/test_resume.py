@@ -22,6 +22,7 @@ import pytest
 
 from prmkit.data.jsonl import write_jsonl
 from prmkit.errors import ConfigError
+from prmkit.generation.base import GenerationConfig, SamplingConfig
 from prmkit.generation.sample import GenerateConfig, generate_solutions
 from prmkit.generation.tiny import save_tiny_llama
 from prmkit.score.tiny import make_prmkit_prm
@@ -29,7 +30,7 @@ from prmkit.synthetic.checker import truth_labels
 from prmkit.synthetic.world import WorldConfig, make_problems
 
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
-SOLVER = "--backend synthetic-solver --model slip_rate=0.2 --seed 0"
+SOLVER = "--generation.backend synthetic-solver --generation.model slip_rate=0.2 --sampling.seed 0"
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +39,7 @@ def world(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("world")
     problems, solutions, labelled = root / "problems.jsonl", root / "solutions.jsonl", root / "labelled.jsonl"
     write_jsonl(problems, make_problems(WorldConfig(), 200, seed=2))
-    solver = GenerateConfig(backend="synthetic-solver", model="slip_rate=0.3", seed=0, n=2, progress=False)
+    solver = GenerateConfig(GenerationConfig("synthetic-solver", "slip_rate=0.3"), SamplingConfig(n=2), progress=False)
     generate_solutions(solver, problems, solutions)
     from prmkit.annotate.io import read_pairs
 
@@ -76,13 +77,13 @@ def checkpoints(run: Path) -> int:
 
 
 CASES = {
-    "generate": Case("generate {problems} -o {out} {solver} --n 64 --batch-size 4", Path.read_bytes, size),
+    "generate": Case("generate {problems} -o {out} {solver} --sampling.n 64 --generation.batch-size 4", Path.read_bytes, size),
     "annotate mc": Case(
-        "annotate mc {solutions} -p {problems} -o {out} {solver} --n 8 --rollouts-per-call 8", Path.read_bytes, size
+        "annotate mc {solutions} -p {problems} -o {out} {solver} --sampling.n 8 --rollouts-per-call 8", Path.read_bytes, size
     ),
     "annotate judge": Case(
-        "annotate judge {solutions} -p {problems} -o {out} --backend transformers --model {lm} "
-        "--max-new-tokens 16 --batch-size 4",
+        "annotate judge {solutions} -p {problems} -o {out} --generation.backend transformers "
+        "--generation.model {lm} --sampling.max-new-tokens 16 --generation.batch-size 4",
         Path.read_bytes,
         size,
     ),
@@ -93,8 +94,8 @@ CASES = {
         checkpoints,
     ),
     "eval bon": Case(
-        "eval bon --run-dir {out} --generation.model {lm} --generation.device cpu --n-max 4 --limit 48 "
-        "--chunk-size 2 --max-new-tokens 12 --prm {prm} --repeats 10 --bootstrap 50",
+        "eval bon --run-dir {out} --generation.model {lm} --generation.device cpu --sampling.n 4 --limit 48 "
+        "--chunk-size 2 --sampling.max-new-tokens 12 --prm {prm} --repeats 10 --bootstrap 50",
         lambda out: (out / "bon" / "candidates.jsonl").read_bytes(),
         lambda out: size(out / "bon" / "candidates.jsonl"),
     ),
@@ -147,11 +148,10 @@ def test_killed_three_times_then_resumed_equals_the_uninterrupted_run(name, worl
 def test_generate_refuses_to_resume_with_another_temperature(tmp_path):
     problems, out = tmp_path / "p.jsonl", tmp_path / "s.jsonl"
     write_jsonl(problems, make_problems(WorldConfig(), 3, seed=1))
-    solver = {"backend": "synthetic-solver", "model": "slip_rate=0.2", "seed": 0, "progress": False}
-    generate_solutions(GenerateConfig(**solver, n=2, temperature=0.8), problems, out)
-    with pytest.raises(ConfigError, match=r"other settings \(temperature\)"):
-        generate_solutions(GenerateConfig(**solver, n=2, temperature=1.5), problems, out)
-    assert (
-        generate_solutions(GenerateConfig(**solver, n=2, temperature=0.8, batch_size=3), problems, out)[1]
-        == 3
-    )
+    solver = GenerationConfig("synthetic-solver", "slip_rate=0.2")
+    generate_solutions(GenerateConfig(solver, SamplingConfig(n=2, temperature=0.8), progress=False), problems, out)
+    hotter = GenerateConfig(solver, SamplingConfig(n=2, temperature=1.5), progress=False)
+    with pytest.raises(ConfigError, match=r"other settings \(sampling.temperature\)"):
+        generate_solutions(hotter, problems, out)
+    batched = GenerationConfig("synthetic-solver", "slip_rate=0.2", batch_size=3)  # how it runs: free to change
+    assert generate_solutions(GenerateConfig(batched, SamplingConfig(n=2, temperature=0.8), progress=False), problems, out)[1] == 3

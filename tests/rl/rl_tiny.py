@@ -8,12 +8,22 @@ from pathlib import Path
 import torch
 from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
 
+from prmkit.generation.base import SamplingConfig
 from prmkit.rl.rewards import RewardSet
 from prmkit.synthetic.tokenizer import build_tokenizer
 from prmkit.synthetic.world import WorldConfig
 
+TINY_MAX_NEW_TOKENS = 12  # the rollout budget of the tiny policy (also what its generation config says)
 
-def make_policy(folder: Path, hidden: int = 32, max_new_tokens: int = 12, seed: int = 0) -> Path:
+
+def tiny_sampling(n: int, temperature: float = 0.7, seed: int = 0) -> SamplingConfig:
+    """Rollout sampling for the tiny policy: ``n`` completions per prompt of at most 12 tokens."""
+    return SamplingConfig(n=n, max_new_tokens=TINY_MAX_NEW_TOKENS, temperature=temperature, seed=seed)
+
+
+def make_policy(
+    folder: Path, hidden: int = 32, max_new_tokens: int = TINY_MAX_NEW_TOKENS, seed: int = 0
+) -> Path:
     """A randomly initialised 2-layer Llama with the synthetic tokenizer and world.json, saved as a
     plain HF folder (what `prmkit train policy` writes, minus the training)."""
     tokenizer = build_tokenizer()

@@ -6,7 +6,7 @@ import dataclasses
 import json
 
 import pytest
-from rl_tiny import char_rewards, digit_rewards, make_policy
+from rl_tiny import char_rewards, digit_rewards, make_policy, tiny_sampling
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from prmkit.errors import ConfigError
@@ -25,7 +25,7 @@ def policy(tmp_path_factory):
 def easy_run(policy, tmp_path_factory):
     cfg = GRPOConfig(
         policy=str(policy), output_dir=str(tmp_path_factory.mktemp("grpo") / "rl"), steps=20, batch_size=4,
-        group_size=4, lr=1e-2, temperature=1.0, beta=0.0, checkpoint_every=10,
+        sampling=tiny_sampling(4, temperature=1.0), lr=1e-2, beta=0.0, checkpoint_every=10,
     )  # fmt: skip
     return cfg, train_grpo(cfg, rewards=digit_rewards(), progress=False)
 
@@ -60,8 +60,9 @@ def test_run_artifacts(easy_run):
 
 def test_kl_to_reference_and_several_minibatch_updates(policy, tmp_path):
     cfg = GRPOConfig(
-        policy=str(policy), output_dir=str(tmp_path / "rl"), steps=2, batch_size=2, group_size=4, lr=1e-2,
-        temperature=1.0, beta=0.1, epochs=2, minibatches=2, scale_rewards="none", loss_type="dr_grpo",
+        policy=str(policy), output_dir=str(tmp_path / "rl"), steps=2, batch_size=2, lr=1e-2,
+        sampling=tiny_sampling(4, temperature=1.0), beta=0.1, epochs=2, minibatches=2, scale_rewards="none",
+        loss_type="dr_grpo",
     )  # fmt: skip
     records = train_grpo(cfg, rewards=char_rewards(), progress=False).records
     assert records[0]["kl"] == pytest.approx(0.0, abs=1e-7)  # nothing has moved yet
@@ -70,8 +71,8 @@ def test_kl_to_reference_and_several_minibatch_updates(policy, tmp_path):
 
 
 def test_config_errors_name_the_fix(policy, tmp_path):
-    with pytest.raises(ConfigError, match="group_size must be >= 2"):
-        GRPOConfig(policy=str(policy), output_dir=str(tmp_path), group_size=1)
+    with pytest.raises(ConfigError, match=r"sampling\.n must be >= 2"):
+        GRPOConfig(policy=str(policy), output_dir=str(tmp_path), sampling=tiny_sampling(1))
     with pytest.raises(ConfigError, match="--policy"):
         GRPOConfig(output_dir=str(tmp_path))
     cfg = GRPOConfig(policy=str(policy), output_dir=str(tmp_path / "x"), rewards=[RewardSpec("nope")])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from rl_tiny import char_rewards, make_policy
+from rl_tiny import char_rewards, make_policy, tiny_sampling
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from prmkit.data.records import Problem
@@ -81,8 +81,8 @@ def test_outcome_reward_sits_on_the_last_token(policy, tmp_path):
 
 def test_outcome_ppo_trains_its_value_head(policy, tmp_path):
     cfg = PPOConfig(
-        policy=str(policy), output_dir=str(tmp_path / "rl"), steps=6, batch_size=8, lr=1e-2, temperature=1.0,
-        epochs=2, minibatches=2, vf_coef=1.0,
+        policy=str(policy), output_dir=str(tmp_path / "rl"), steps=6, batch_size=8, lr=1e-2,
+        sampling=tiny_sampling(1, temperature=1.0), epochs=2, minibatches=2, vf_coef=1.0,
     )  # fmt: skip
     result = train_ppo(cfg, rewards=char_rewards(), progress=False)
     records = result.records

@@ -13,10 +13,10 @@ from pathlib import Path
 
 from rl_tiny import make_policy
 
+from prmkit.config import load_config
 from prmkit.data.jsonl import write_jsonl
 from prmkit.rl.config import GRPOConfig
 from prmkit.rl.grpo import train_grpo
-from prmkit.rl.rewards import RewardSpec
 from prmkit.synthetic.world import WorldConfig, make_problems
 
 HERE = Path(__file__).parent
@@ -39,9 +39,11 @@ def test_resume_after_sigkill(tmp_path, monkeypatch):
         "eval_problems": str(heldout),
         "eval_every": 2,
         "batch_size": 2,
-        "group_size": 4,
+        "sampling.n": 4,
+        "sampling.max_new_tokens": 12,
+        "sampling.temperature": 1.0,
+        "sampling.seed": 3,
         "lr": 1e-2,
-        "temperature": 1.0,
         "beta": 0.05,
         "checkpoint_every": 3,
         "seed": 3,
@@ -70,12 +72,15 @@ def test_resume_after_sigkill(tmp_path, monkeypatch):
     killed = _log_steps(out / "log.jsonl")
     assert len(killed) >= 5 and [r["step"] for r in killed] == list(range(1, len(killed) + 1))
 
-    cfg = GRPOConfig(
-        policy=str(policy),
-        output_dir=str(out),
-        steps=8,
-        rewards=[RewardSpec("rl_tiny:digits_factory")],
-        **args,
+    cfg = load_config(
+        GRPOConfig,
+        overrides={
+            "policy": str(policy),
+            "output_dir": str(out),
+            "steps": 8,
+            "rewards": [{"name": "rl_tiny:digits_factory"}],
+            **args,
+        },
     )
     records = train_grpo(cfg, progress=False).records
     logged = _log_steps(out / "log.jsonl")

@@ -9,6 +9,7 @@ import warnings
 import pytest
 from scripted import TREE, ScriptedBackend, leaves
 
+from prmkit.generation.base import SamplingConfig
 from prmkit.score import aggregate, load_prm
 from prmkit.score.tiny import make_math_shepherd, make_qwen_prm, sample_problem
 from prmkit.search import FullPrefixScorer, IncrementalScorer, SearchConfig, search, step_scorer
@@ -130,8 +131,9 @@ def test_beam_search_with_a_real_backend_stops_at_the_step_separator(tmp_path, t
     )
     problems = [Problem(id=f"q{i}", question=f"What is {i} + {i}?", answer=str(2 * i)) for i in range(2)]
     cfg = SearchConfig(
-        method="beam", beam_width=2, expansions=2, max_depth=3, step_max_tokens=6, temperature=1.0
-    )
+        method="beam", beam_width=2, expansions=2, max_depth=3, step_max_tokens=6,
+        sampling=SamplingConfig(temperature=1.0),
+    )  # fmt: skip
     with warnings.catch_warnings(record=True) as caught:
         warnings.filterwarnings("always", message="incremental step scoring unavailable")
         results = search(problems, cfg, backend, tiny_prm)

@@ -7,6 +7,7 @@ import math
 import pytest
 from scripted import ScriptedBackend, leaves
 
+from prmkit.generation.base import SamplingConfig
 from prmkit.score import aggregate
 from prmkit.search import SearchConfig, best_index, best_of_n, search
 
@@ -35,7 +36,7 @@ def test_best_index_ties_and_nan():
 
 @pytest.mark.parametrize("aggregation", ["min", "last"])
 def test_bon_search_picks_the_highest_aggregated_candidate(problem, tiny_prm, aggregation):
-    cfg = SearchConfig(method="bon", n=len(leaves()), aggregation=aggregation)
+    cfg = SearchConfig(method="bon", sampling=SamplingConfig(n=len(leaves())), aggregation=aggregation)
     result = search([problem], cfg, ScriptedBackend(problem), tiny_prm)[0]
     scores = [aggregate(tiny_prm.score([problem], [c])[0], aggregation) for c in result.candidates]
     assert result.solution is result.candidates[scores.index(max(scores))]

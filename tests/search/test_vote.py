@@ -7,6 +7,7 @@ import math
 import pytest
 from scripted import ScriptedBackend
 
+from prmkit.generation.base import SamplingConfig
 from prmkit.search import (
     SearchConfig,
     answer_cluster_groups,
@@ -57,7 +58,7 @@ def test_majority_search_counts_equivalent_answers_together(problem):
     solutions = ["The answer is \\boxed{0.5}.", "The answer is \\boxed{\\frac{1}{2}}.", "The answer is \\boxed{2}.",
                  "The answer is \\boxed{2}.", "The answer is \\boxed{1/2}."]  # fmt: skip
     result = search(
-        [problem], SearchConfig(method="majority", n=5), ScriptedBackend(problem, {(): solutions})
+        [problem], SearchConfig(method="majority", sampling=SamplingConfig(n=5)), ScriptedBackend(problem, {(): solutions})
     )[0]  # 5 whole solutions
     assert [c.final_answer for c in result.candidates] == ["0.5", "\\frac{1}{2}", "2", "2", "1/2"]
     assert result.solution.final_answer == "0.5"  # three equivalent answers beat two identical strings

@@ -14,6 +14,7 @@ from transformers import AutoModelForTokenClassification, LlamaForCausalLM
 from typer.testing import CliRunner
 
 from prmkit.cli.options import new_app
+from prmkit.config import RenamedSetting, load_config
 from prmkit.data.jsonl import write_jsonl
 from prmkit.data.records import LabeledSolution, Problem, Solution, StepLabels
 from prmkit.errors import ConfigError
@@ -119,8 +120,18 @@ def test_half_precision_needs_a_gpu():
     if torch.cuda.is_available():
         pytest.skip("has a GPU")
     assert _precision_flags(PRMTrainConfig(), use_cuda=False) == {"bf16": False, "fp16": False}
-    with pytest.raises(ConfigError, match="needs a GPU"):
-        _precision_flags(PRMTrainConfig(precision="bf16"), use_cuda=False)
+    with pytest.raises(ConfigError, match="precision bfloat16 needs a GPU"):
+        _precision_flags(PRMTrainConfig(precision="bfloat16"), use_cuda=False)
+
+
+def test_precision_is_spelled_as_torch_dtypes_and_the_old_names_warn():
+    assert _precision_flags(PRMTrainConfig(precision="float32"), use_cuda=False) == {"bf16": False, "fp16": False}
+    assert _precision_flags(PRMTrainConfig(precision="float16"), use_cuda=True) == {"bf16": False, "fp16": True}
+    for old, new in (("bf16", "bfloat16"), ("fp16", "float16"), ("fp32", "float32")):
+        with pytest.warns(RenamedSetting, match=f"precision '{old}' is now '{new}'; the old name works until"):
+            assert load_config(PRMTrainConfig, overrides={"precision": old}).precision == new
+    with pytest.raises(ConfigError, match="precision must be one of auto, float32, bfloat16, float16, got 'half'"):
+        load_config(PRMTrainConfig, overrides={"precision": "half"})
 
 
 def test_cli_trains_prm_and_orm(backbone, tmp_path):

@@ -2,8 +2,8 @@
 
 The prompt and the parser are ProcessBench's (``prmkit.evaluate.critic``): steps are listed as
 ``<paragraph_i>`` blocks indexed from 0, and the answer is the index of the earliest wrong one, or
--1, in ``\\boxed{}``. ``votes`` answers per solution are sampled (seed ``stable_seed(seed, solution
-id) + i``) and voted on by ProcessBench's rule: answers without a box do not vote, the most common
+-1, in ``\\boxed{}``. ``sampling.n`` answers per solution are sampled (seed ``stable_seed(sampling.seed,
+solution id) + i``) and voted on by ProcessBench's rule: answers without a box do not vote, the most common
 boxed answer wins, ties go to the answer given first. When nothing votes, or the winner is not an
 index in ``-1 .. n-1``, the verdict is *unparsable*: no labels, and the reason in
 ``Judgement.unparsable``, never a silent -1.
@@ -17,16 +17,15 @@ critic never labels what it saw.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from prmkit.annotate.critic_config import critic_info
 from prmkit.annotate.io import Judgement, solution_key
-from prmkit.config import refuse_changed_settings, save_config
+from prmkit.config import moved_into, refuse_changed_settings, save_config
 from prmkit.data.jsonl import AppendLog
 from prmkit.data.records import LabeledSolution, StepLabels
 from prmkit.errors import ConfigError, DataError
@@ -35,8 +34,10 @@ from prmkit.generation.base import (
     EXECUTION_FIELDS,
     GenerationBackend,
     GenerationConfig,
+    SamplingConfig,
     load_backend,
     stable_seed,
+    without_api_key,
 )
 from prmkit.grading import last_boxed
 from prmkit.progress import progress_bar
@@ -46,21 +47,25 @@ _NEGATIVE = re.compile(r"\s*-\d+\s*")
 
 
 @dataclass
-class JudgeConfig(GenerationConfig):
+class JudgeConfig:
     """``prmkit annotate judge``: the critic backend, its prompt and the votes."""
 
-    votes: int = field(
-        default=1,
-        metadata={"help": "answers per solution (k); the majority wins, ties to the answer given first (ProcessBench)"},
+    RENAMED: ClassVar[dict[str, str]] = {
+        **moved_into("generation", GenerationConfig),
+        **moved_into("sampling", SamplingConfig, {"votes": "n", "max_new_tokens": "max_new_tokens",
+                                                  "temperature": "temperature", "top_p": "top_p", "seed": "seed"}),
+    }  # fmt: skip
+
+    generation: GenerationConfig = field(
+        default_factory=GenerationConfig, metadata={"help": "the critic: the backend and model that judge"}
     )
-    max_new_tokens: int = field(default=1024, metadata={"help": "most tokens per critique"})
-    temperature: float = field(
-        default=0.0, metadata={"help": "sampling temperature (0: greedy; votes > 1 needs > 0)"}
+    sampling: SamplingConfig = field(
+        default_factory=lambda: SamplingConfig(n=1, max_new_tokens=1024, temperature=0.0),
+        metadata={
+            "help": "the critiques: sampling.n per solution, the majority wins, ties to the answer given first "
+            "(ProcessBench: n 8, temperature 1.0, top_p 0.9); n > 1 needs temperature > 0"
+        },
     )
-    top_p: float = field(
-        default=1.0, metadata={"help": "nucleus sampling mass (ProcessBench samples with 0.9)"}
-    )
-    seed: int = field(default=0, metadata={"help": "base seed of the answers"})
     template: str = field(
         default="auto",
         metadata={"help": "critique prompt: auto (the critic directory's own, else processbench), processbench, "
@@ -70,12 +75,14 @@ class JudgeConfig(GenerationConfig):
     progress: bool = field(default=True, metadata={"help": "show a progress bar"})
 
     def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.votes < 1 or self.prompts_per_call < 1 or self.max_new_tokens < 1:
-            raise ConfigError("votes, prompts_per_call and max_new_tokens must be >= 1")
-        if self.votes > 1 and self.temperature == 0:
+        if self.prompts_per_call < 1:
+            raise ConfigError("prompts_per_call must be >= 1")
+        if self.sampling.seed is None:
+            raise ConfigError("judging needs sampling.seed: resuming relies on per-solution seeds")
+        if self.sampling.n > 1 and self.sampling.temperature == 0:
             raise ConfigError(
-                f"{self.votes} greedy votes would all agree; set temperature > 0 (ProcessBench: 1.0) or votes 1"
+                f"{self.sampling.n} greedy critiques would all agree; set sampling.temperature > 0 "
+                "(ProcessBench: 1.0) or sampling.n 1"
             )
         if self.template not in ("auto", *TEMPLATES) and "{tagged_response}" not in self.template:
             raise ConfigError(f"template must be auto, {', '.join(TEMPLATES)} or contain {{tagged_response}}")
@@ -92,12 +99,13 @@ class CriticSpec:
 
 def critic_spec(cfg: JudgeConfig) -> CriticSpec:
     """The config's settings, with a synthetic critic directory's own template and budget under ``auto``."""
-    info = (critic_info(cfg.model) if cfg.model and Path(cfg.model).is_dir() else None) or {}
+    model = cfg.generation.model
+    info = (critic_info(model) if model and Path(model).is_dir() else None) or {}
     if cfg.template == "auto":
         template = info.get("template", CRITIQUE_TEMPLATE)
     else:
         template = TEMPLATES.get(cfg.template, cfg.template)
-    budget = min(cfg.max_new_tokens, info.get("max_new_tokens", cfg.max_new_tokens))
+    budget = min(cfg.sampling.max_new_tokens, info.get("max_new_tokens", cfg.sampling.max_new_tokens))
     return CriticSpec(template, budget, info.get("problem_stream"))
 
 
@@ -138,18 +146,16 @@ def judge_stream(
     cfg: JudgeConfig, backend: GenerationBackend, pairs: Sequence[LabeledSolution], spec: CriticSpec
 ) -> Iterator[Judgement]:
     """Judge ``pairs`` in calls of ``prompts_per_call`` solutions; yield the verdicts in input order."""
+    sampling = {**cfg.sampling.sampling_kwargs(), "max_new_tokens": spec.max_new_tokens}
     for start in range(0, len(pairs), cfg.prompts_per_call):
         chunk = pairs[start : start + cfg.prompts_per_call]
         results = backend.generate(
             [critique_prompt(p.problem.question, p.solution.steps, spec.template) for p in chunk],
-            n=cfg.votes,
-            max_new_tokens=spec.max_new_tokens,
-            temperature=cfg.temperature,
-            top_p=cfg.top_p,
-            seed=[stable_seed(cfg.seed, p.solution.id) for p in chunk],
+            **sampling,
+            seed=[stable_seed(cfg.sampling.seed, p.solution.id) for p in chunk],
         )
         for pair, completions in zip(chunk, results):
-            yield judgement(pair, [c.text for c in completions], cfg.votes)
+            yield judgement(pair, [c.text for c in completions], cfg.sampling.n)
 
 
 def refuse_training_problems(pairs: Sequence[LabeledSolution], stream: str | None) -> None:
@@ -173,11 +179,11 @@ def annotate_judge(cfg: JudgeConfig, pairs: Sequence[LabeledSolution], output: s
     with AppendLog(output, key=solution_key) as log:
         if log.done:
             refuse_changed_settings(cfg, output.with_suffix(".config.yaml"), EXECUTION_FIELDS)
-        save_config(dataclasses.replace(cfg, api_key=None), output.with_suffix(".config.yaml"))
+        save_config(without_api_key(cfg), output.with_suffix(".config.yaml"))
         todo = [p for p in pairs if p.solution.id not in log]
         if todo:
             with (
-                load_backend(cfg) as backend,
+                load_backend(cfg.generation) as backend,
                 progress_bar("judge", len(todo), cfg.progress) as advance,
             ):
                 for record in judge_stream(cfg, backend, todo, spec):

@@ -1,7 +1,7 @@
 """Monte Carlo process annotation: Math-Shepherd's hard (HE) and soft (SE) estimation.
 
 The prefix of step ``i`` is steps ``0..i``. A completer backend continues
-``render_prompt(problem) + join(prefix) + separator`` ``n`` times; the final answer of each rollout
+``render_prompt(problem) + join(prefix) + separator`` ``sampling.n`` times; the final answer of each rollout
 (the last answer in prefix + completion, so a prefix that already boxed an answer keeps it) is
 graded against the gold answer with ``prmkit.grading``. ``HE_i`` is 1 when any rollout is correct,
 ``SE_i`` the fraction that are; both go into ``StepLabels`` (source ``"mc"``), with the raw counts
@@ -41,21 +41,20 @@ file an uninterrupted run writes.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from prmkit.annotate.io import solution_key
 from prmkit.annotate.scale import ray_stream
-from prmkit.config import refuse_changed_settings, save_config
+from prmkit.config import moved_into, refuse_changed_settings, save_config
 from prmkit.data.jsonl import AppendLog
 from prmkit.data.prompts import DEFAULT_PROMPT, render_prompt
 from prmkit.data.records import LabeledSolution, StepLabels
-from prmkit.data.steps import StepStyle, join_steps
+from prmkit.data.steps import StepStyle, join_steps, step_separator
 from prmkit.errors import ConfigError, DataError
 from prmkit.generation.base import EXECUTION_FIELDS as GENERATION_EXECUTION_FIELDS
 from prmkit.generation.base import (
@@ -64,6 +63,7 @@ from prmkit.generation.base import (
     SamplingConfig,
     load_backend,
     stable_seed,
+    without_api_key,
 )
 from prmkit.grading import extract_answer, grade_batch_status, solution_prediction
 from prmkit.progress import progress_bar
@@ -79,10 +79,21 @@ MAX_STEPS = 256  # steps per solution; prefix prompts of a longer one would take
 
 
 @dataclass
-class MCConfig(GenerationConfig, SamplingConfig):
+class MCConfig:
     """``prmkit annotate mc``: the completer backend, the rollouts and the search strategy."""
 
-    n: int = field(default=8, metadata={"help": "rollouts per step prefix (N; Math-Shepherd and Qwen use 8)"})
+    RENAMED: ClassVar[dict[str, str]] = {
+        **moved_into("generation", GenerationConfig),
+        **moved_into("sampling", SamplingConfig),
+    }
+
+    generation: GenerationConfig = field(
+        default_factory=GenerationConfig, metadata={"help": "the completer: the backend and model that roll out"}
+    )
+    sampling: SamplingConfig = field(
+        default_factory=lambda: SamplingConfig(n=8),
+        metadata={"help": "the rollouts: sampling.n per step prefix (N; Math-Shepherd and Qwen use 8)"},
+    )
     strategy: str = field(
         default="all",
         metadata={
@@ -104,7 +115,7 @@ class MCConfig(GenerationConfig, SamplingConfig):
     rollout_chunk: int = field(
         default=2,
         metadata={"help": "first-error: rollouts per prefix per round; a prefix stops at its first correct rollout, "
-                  "where HE = 1 is certain (0: all n at once)"},
+                  "where HE = 1 is certain (0: all sampling.n at once)"},
     )  # fmt: skip
     rollouts_per_call: int = field(
         default=256, metadata={"help": "completions asked per generate call (rounds are topped up to this)"}
@@ -126,14 +137,12 @@ class MCConfig(GenerationConfig, SamplingConfig):
     progress: bool = field(default=True, metadata={"help": "show a progress bar"})
 
     def __post_init__(self) -> None:
-        GenerationConfig.__post_init__(self)
-        SamplingConfig.__post_init__(self)
         if self.strategy not in MC_STRATEGIES:
             raise ConfigError(
                 f"unknown strategy {self.strategy!r}; known: {', '.join(MC_STRATEGIES.names())}"
             )
-        if self.seed is None:
-            raise ConfigError("MC annotation needs a seed: resuming relies on per-rollout seeds")
+        if self.sampling.seed is None:
+            raise ConfigError("MC annotation needs sampling.seed: resuming relies on per-rollout seeds")
         if (
             self.rollouts_per_call < 1
             or self.ray_chunk < 1
@@ -146,7 +155,7 @@ class MCConfig(GenerationConfig, SamplingConfig):
 
     @property
     def separator(self) -> str:
-        return "\n\n" if self.step_style == "paragraph" else "\n"
+        return step_separator(self.step_style)
 
 
 Request = tuple[int, int, int]  # (step, first sample, number of samples)
@@ -299,8 +308,8 @@ def roll_out(
             k, (step, first, _) = requests[r]
             prefixes.append(prefix_text(pairs[k], step, cfg) + cfg.separator)
             prompts.append(render_prompt(pairs[k].problem, cfg.prompt_template) + prefixes[-1])
-            seeds.append(stable_seed(cfg.seed, pairs[k].solution.id, step) + first)
-        results = backend.generate(prompts, **{**cfg.sampling_kwargs(), "n": count}, seed=seeds)
+            seeds.append(stable_seed(cfg.sampling.seed, pairs[k].solution.id, step) + first)
+        results = backend.generate(prompts, **{**cfg.sampling.sampling_kwargs(), "n": count}, seed=seeds)
         graded = [
             (extract_answer(prefix + c.text), pairs[requests[r][0]].problem.answer)
             for r, prefix, completions in zip(group, prefixes, results)
@@ -317,7 +326,7 @@ def mc_record(pair: LabeledSolution, est: Estimate, cfg: MCConfig) -> LabeledSol
     hard = est.hard()
     meta: dict[str, Any] = {
         "strategy": cfg.strategy,
-        "n": cfg.n,
+        "n": cfg.sampling.n,
         "counts": est.counts,
         "drawn": est.drawn,
         "rollouts": est.rollouts,
@@ -353,7 +362,7 @@ def label_stream(
         while queue and rows < cfg.rollouts_per_call:
             k = queue.popleft()
             active[k] = strategy(
-                len(pairs[k].solution.steps), cfg.n, finals[k], cfg.rollout_chunk, cfg.trust_correct_answers
+                len(pairs[k].solution.steps), cfg.sampling.n, finals[k], cfg.rollout_chunk, cfg.trust_correct_answers
             )
             rows += sum(req[2] for req in active[k].pending())
         requests = [(k, req) for k, est in active.items() for req in est.pending()]
@@ -370,7 +379,7 @@ def label_stream(
 
 
 def _local_stream(cfg: MCConfig, pairs: Sequence[LabeledSolution]) -> Iterator[LabeledSolution]:
-    with load_backend(cfg) as backend:
+    with load_backend(cfg.generation) as backend:
         yield from label_stream(cfg, backend, pairs)
 
 
@@ -395,7 +404,7 @@ def annotate_mc(cfg: MCConfig, pairs: Sequence[LabeledSolution], output: str | P
     with AppendLog(output, key=solution_key) as log:
         if log.done:
             refuse_changed_settings(cfg, config_path, EXECUTION_FIELDS)
-        save_config(dataclasses.replace(cfg, api_key=None), config_path)
+        save_config(without_api_key(cfg), config_path)
         todo = [p for p in pairs if p.solution.id not in log]
         if todo:
             stream = ray_stream(label_stream, cfg, todo) if cfg.ray else _local_stream(cfg, todo)

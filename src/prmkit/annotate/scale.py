@@ -26,7 +26,7 @@ class LabelWorker:
         from prmkit.generation.base import load_backend
 
         self.cfg, self.label_fn = cfg, label
-        self.backend = load_backend(cfg)
+        self.backend = load_backend(cfg.generation)
 
     def label(self, pairs: list[LabeledSolution]) -> list[LabeledSolution]:
         return list(self.label_fn(self.cfg, self.backend, pairs))

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from prmkit.cli.options import new_app, report_errors
-from prmkit.data.formats import FORMATS, LoadOptions, Result, collect
+from prmkit.data.formats import FORMATS, LoadOptions, collect
 from prmkit.data.validate import validate_report
 from prmkit.errors import DataError
+from prmkit.progress import counted
 
 
 def _option_help(name: str) -> str:
@@ -24,21 +22,6 @@ def _option_help(name: str) -> str:
 KindOpt = Annotated[
     str | None, typer.Option("--kind", help=_option_help("kind") + " (problem, solution, labels, labeled)")
 ]
-
-
-def _rows_progress(label: str) -> Callable[[Iterator[Result]], Generator[Result, None, None]]:
-    """Wrap a stream of row results in a transient progress counter on stderr."""
-
-    def wrap(results: Iterator[Result]) -> Generator[Result, None, None]:
-        columns = (SpinnerColumn(), TextColumn(label), MofNCompleteColumn(), TimeElapsedColumn())
-        console = Console(stderr=True)
-        with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
-            task = bar.add_task(label, total=None)
-            for result in results:
-                bar.advance(task)
-                yield result
-
-    return wrap
 
 
 @report_errors
@@ -63,7 +46,7 @@ def validate(
     ] = None,
 ) -> None:
     """Check every record of FILE; print one line per error, then a summary. Exit 1 if any is bad."""
-    report = validate_report(file, kind=kind, format=format, progress=_rows_progress(f"checking {file}"))
+    report = validate_report(file, kind=kind, format=format, progress=lambda rows: counted(rows, f"checking {file}"))
     for error in report.errors:
         typer.echo(str(error))
     typer.echo(f"{report.records} records, {report.bad} bad")
@@ -100,7 +83,7 @@ def convert(
         file, split = reader.resolve(split=input)
     else:
         raise DataError(f"file not found, nor a {source} split ({', '.join(reader.splits)})", path=input)
-    results = _rows_progress(f"reading {file.name}")(reader.results(file, split, options))
+    results = counted(reader.results(file, split, options), f"reading {file.name}")
     try:
         records = collect(results, limit)
     finally:

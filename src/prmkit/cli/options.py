@@ -69,7 +69,10 @@ def _renamed_fields(cls: type, prefix: str = "") -> Iterator[tuple[str, Any]]:
         tp = types[owner]
         for part in path:
             tp = _field_types(tp)[part]
-        yield f"{prefix}{old}", tp
+        if _is_dataclass_type(tp):  # a renamed block: each of its settings under the old block's name
+            yield from ((dotted, field_tp) for dotted, _, field_tp in _flat_fields(tp, f"{prefix}{old}."))
+        else:
+            yield f"{prefix}{old}", tp
     for name, tp in types.items():
         if _is_dataclass_type(tp):
             yield from _renamed_fields(tp, f"{prefix}{name}.")
@@ -154,9 +157,12 @@ def config_command(
             annotation = Annotated[cli_tp | None, option]
             params.append(inspect.Parameter(ident, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=annotation))
         for old, tp in _renamed_fields(config_cls):  # old flags keep working, unlisted, with a warning
+            cli_tp = _cli_type(tp)
+            if cli_tp is None:
+                continue
             ident = "renamed__" + old.replace(".", "__")
             flat[ident] = old
-            annotation = Annotated[_cli_type(tp) | None, typer.Option(*_flag_decls(old, tp is bool), hidden=True)]
+            annotation = Annotated[cli_tp | None, typer.Option(*_flag_decls(old, cli_tp is bool), hidden=True)]
             params.append(inspect.Parameter(ident, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=annotation))
         params.append(
             inspect.Parameter(

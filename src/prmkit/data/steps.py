@@ -38,6 +38,11 @@ def split_steps(text: str, style: StepStyle = "paragraph") -> list[str]:
     return [p.strip() for p in parts if p.strip()]
 
 
+def step_separator(style: StepStyle = "paragraph") -> str:
+    """The text between two steps of a solution written in ``style`` (what a step-by-step search stops at)."""
+    return "\n\n" if style == "paragraph" else "\n"
+
+
 def join_steps(steps: list[str], style: StepStyle = "paragraph") -> str:
     """Render steps as text that ``split_steps`` with the same style splits back into ``steps``."""
-    return ("\n\n" if style == "paragraph" else "\n").join(steps)
+    return step_separator(style).join(steps)

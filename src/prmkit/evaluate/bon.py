@@ -1,20 +1,21 @@
 """The best-of-N harness (``prmkit eval bon``): accuracy against N for every verification method.
 
-1. Sample ``n_max`` candidates per problem once (plus one greedy answer), grade them, group their
-   answers by equivalence and score their steps with the PRM (and ORM); store it all
+1. Sample ``sampling.n`` (N_max) candidates per problem once (plus one greedy answer), grade them,
+   group their answers by equivalence and score their steps with the PRM (and ORM); store it all
    (``candidates.py``, resumable).
-2. For N = 1, 2, 4, ..., n_max estimate each method's accuracy by repeated subsampling of the stored
+2. For N = 1, 2, 4, ..., N_max estimate each method's accuracy by repeated subsampling of the stored
    candidates, with bootstrap confidence intervals over problems (``stats.py``); all seeded.
 
-Methods: ``greedy`` (one temperature-0 answer; flat in N), ``majority`` (self-consistency),
-``weighted_<agg>`` (PRM-weighted vote, Math-Shepherd Eq. 5), ``prm_<agg>`` (BoN by the PRM under each
-configured aggregation), ``orm`` (BoN by the ORM's last-step score), ``likelihood`` (BoN by the least
-likely step under a causal LM, the policy's own by default: the baseline a PRM must beat) and
-``pass@n`` (the oracle: any candidate correct). Output in ``<run_dir>/bon/``: ``metrics.json``, ``table.md``,
-``accuracy_vs_n.png``, ``candidates.jsonl``; the BoN-bias diagnostics go to
-``<run_dir>/diagnostics/``. On problems with exact truth (the synthetic world) every candidate is also
-written with its true step labels to ``bon/labeled.jsonl``, the input of ``prmkit eval processbench
---data`` for a ProcessBench-style evaluation on synthetic data.
+Methods: ``greedy`` (one temperature-0 answer; flat in N), ``pass@n`` (the oracle: any candidate
+correct), and every selection rule of ``prmkit.search.selection`` (``methods.py``), the same rules that
+``prmkit.search`` runs: ``majority`` (self-consistency), ``weighted_<agg>`` (PRM-weighted vote,
+Math-Shepherd Eq. 5), ``prm_<agg>`` (BoN by the PRM under each configured aggregation), ``orm`` (BoN
+by the ORM's last-step score), ``likelihood`` (BoN by the least likely step under a causal LM, the
+policy's own by default: the baseline a PRM must beat), and any rule registered there. Output in
+``<run_dir>/bon/``: ``metrics.json``, ``table.md``, ``accuracy_vs_n.png``, ``candidates.jsonl``; the
+BoN-bias diagnostics go to ``<run_dir>/diagnostics/``. On problems with exact truth (the synthetic
+world) every candidate is also written with its true step labels to ``bon/labeled.jsonl``, the input
+of ``prmkit eval processbench --data`` for a ProcessBench-style evaluation on synthetic data.
 """
 
 from __future__ import annotations
@@ -138,7 +139,7 @@ def write_outputs(
         "notes": [
             (
                 f"Policy {cfg.generation.model or cfg.generation.base_url} ({cfg.generation.backend}), "
-                f"temperature {cfg.temperature}, problems: {cfg.problems}; PRM: {cfg.prm or 'none'}; "
+                f"temperature {cfg.sampling.temperature}, problems: {cfg.problems}; PRM: {cfg.prm or 'none'}; "
                 f"ORM: {cfg.orm or 'none'}; likelihood verifier: {cfg.likelihood or 'none'}."
             ),
             "Answers are grouped by mathematical equivalence (prmkit.grading) for the votes.",

@@ -21,6 +21,7 @@ import yaml
 from pydantic import Field
 from rich.progress import Progress
 
+from prmkit.config import _rename, flatten
 from prmkit.data.jsonl import AppendLog
 from prmkit.data.records import LabeledSolution, Problem, Record, Solution, StepLabels
 from prmkit.errors import ConfigError
@@ -88,14 +89,19 @@ def weights_fingerprint(path: str) -> str | None:
     return digest.hexdigest()[:16]
 
 
-def check_identity(folder: Path, identity: dict[str, Any]) -> None:
-    """Refuse to resume a store made with different sampling settings; save them on first use."""
+def check_identity(folder: Path, identity: dict[str, Any], config_cls: type | None = None) -> None:
+    """Refuse to resume a store made with different sampling settings (nested ones compared by dotted
+    name); save them on first use. Settings saved under old names of ``config_cls`` (its ``RENAMED``)
+    are read as the new ones, with a ``RenamedSetting`` warning."""
     path = folder / IDENTITY_FILE
     if path.exists():
         saved = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        changed = sorted(k for k in set(saved) | set(identity) if saved.get(k) != identity.get(k))
+        if config_cls is not None:
+            saved = _renamed_identity(config_cls, saved, str(path))
+        saved, now = flatten(saved), flatten(identity)
+        changed = sorted(k for k in set(saved) | set(now) if saved.get(k) != now.get(k))
         if changed:
-            details = "; ".join(f"{k}: {saved.get(k)!r} -> {identity.get(k)!r}" for k in changed)
+            details = "; ".join(f"{k}: {saved.get(k)!r} -> {now.get(k)!r}" for k in changed)
             raise ConfigError(
                 f"{path}: the stored candidates were sampled with other settings ({details}); use a new run_dir"
             )
@@ -135,15 +141,16 @@ class Collector:
         from prmkit.synthetic.checker import truth_labels
 
         cfg = self.cfg
+        n_max = cfg.sampling.n
         model = {"backend": cfg.generation.backend, "model": cfg.generation.model}
-        shared = (cfg.sample_seed, cfg.prompt_template, cfg.step_style)
+        shared = (cfg.sampling.seed, cfg.prompt_template, cfg.step_style)
 
         def sample(n: int, temperature: float, greedy: bool = False) -> list[list[Solution]]:
-            sampling = {"n": n, "temperature": temperature, "max_new_tokens": cfg.max_new_tokens, "top_p": cfg.top_p}
+            sampling = {**cfg.sampling.sampling_kwargs(), "n": n, "temperature": temperature}
             info = {**model, "temperature": temperature}
             return sample_solutions(self.backend, problems, sampling, *shared, info, greedy)
 
-        solutions = sample(cfg.n_max, cfg.temperature)
+        solutions = sample(n_max, cfg.sampling.temperature)
         if cfg.greedy:
             solutions = [sols + answer for sols, answer in zip(solutions, sample(1, 0.0, greedy=True))]
         sizes = [len(sols) for sols in solutions]
@@ -151,7 +158,7 @@ class Collector:
         flat_problems = [p for p, n in zip(problems, sizes) for _ in range(n)]
         grades = _split(grade_solutions(problems, flat, timeout=cfg.grade_timeout), sizes)
         scores = {name: _split(prm.score(flat_problems, flat), sizes) for name, prm in self.verifiers.items()}
-        clusters = answer_cluster_groups([[g.prediction for g in gs[: cfg.n_max]] for gs in grades])
+        clusters = answer_cluster_groups([[g.prediction for g in gs[:n_max]] for gs in grades])
         out = []
         for i, (problem, sols) in enumerate(zip(problems, solutions)):
             cands = [
@@ -160,7 +167,7 @@ class Collector:
                     prediction=g.prediction,
                     correct=g.correct,
                     status=g.status,
-                    cluster=clusters[i][k] if k < cfg.n_max else -1,  # the greedy answer does not vote
+                    cluster=clusters[i][k] if k < n_max else -1,  # the greedy answer does not vote
                     scores={
                         name: [None if math.isnan(x) else x for x in rows[i][k]]
                         for name, rows in scores.items()
@@ -172,6 +179,15 @@ class Collector:
             greedy_candidate = cands.pop() if cfg.greedy else None
             out.append(ProblemCandidates(problem=problem, candidates=cands, greedy=greedy_candidate))
         return out
+
+
+def _renamed_identity(config_cls: type, saved: dict[str, Any], where: str) -> dict[str, Any]:
+    """A saved identity with old setting names moved to their new places (a store sampled before
+    ``sampling`` was a block: its ``sampling.stop`` was always empty)."""
+    data = _rename(config_cls, saved, where)
+    if data is not saved and isinstance(data.get("sampling"), dict):
+        data["sampling"].setdefault("stop", [])
+    return data
 
 
 def _split(flat: Sequence[Any], sizes: Sequence[int]) -> list[list[Any]]:
@@ -187,7 +203,7 @@ def collect_candidates(
     cfg: Any, problems: Sequence[Problem], folder: Path, identity: dict[str, Any]
 ) -> list[ProblemCandidates]:
     """The stored candidates of every problem, sampling those not stored yet (resumable)."""
-    check_identity(folder, identity)
+    check_identity(folder, identity, type(cfg))
     with AppendLog(folder / "candidates.jsonl", key=lambda obj: obj["problem"]["id"]) as log:
         todo = [p for p in problems if p.id not in log]
         if todo:

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
+from prmkit.config import moved_into
 from prmkit.data.prompts import DEFAULT_PROMPT
 from prmkit.data.steps import StepStyle
-from prmkit.generation.base import GenerationConfig
+from prmkit.generation.base import GenerationConfig, SamplingConfig
 from prmkit.score.aggregate import check_aggregation
 
 SUBSETS = ["gsm8k", "math", "olympiadbench", "omnimath"]
@@ -20,10 +21,17 @@ class BonEvalConfig:
     """The best-of-N harness.
 
     Problems: ``problems`` (+ ``split``, ``limit``, ``problem_seed``). Sampling: ``generation`` (the
-    backend), ``n_max``, ``temperature``, ``top_p``, ``max_new_tokens``, ``prompt_template``,
-    ``sample_seed``. Verifiers: ``prm``, ``orm``, ``likelihood``. Analysis: ``aggregations``, ``weighted_aggregation``,
-    ``repeats``, ``bootstrap``, ``ci_level``, ``seed``.
+    backend), ``sampling`` (``n`` is N's maximum: N runs 1, 2, 4, ... up to it; ``seed`` must be set),
+    ``prompt_template``. Verifiers: ``prm``, ``orm``, ``likelihood``. Analysis: ``aggregations``,
+    ``weighted_aggregation``, ``repeats``, ``bootstrap``, ``ci_level``, ``seed``.
     """
+
+    RENAMED: ClassVar[dict[str, str]] = moved_into(
+        "sampling",
+        SamplingConfig,
+        {"n_max": "n", "temperature": "temperature", "top_p": "top_p", "max_new_tokens": "max_new_tokens",
+         "sample_seed": "seed"},
+    )  # fmt: skip
 
     run_dir: str = field(
         default="runs/eval",
@@ -51,20 +59,18 @@ class BonEvalConfig:
     generation: GenerationConfig = field(
         default_factory=GenerationConfig, metadata={"help": "the policy's generation backend"}
     )
-    n_max: int = field(
-        default=16, metadata={"help": "candidates sampled per problem (N runs 1, 2, 4, ... up to it)"}
+    sampling: SamplingConfig = field(
+        default_factory=lambda: SamplingConfig(n=16, max_new_tokens=256, temperature=0.7, top_p=1.0, seed=0),
+        metadata={
+            "help": "the candidates: n per problem (N runs 1, 2, 4, ... up to it); seed is the base seed "
+            "(per problem: stable_seed(seed, id) + k)"
+        },
     )
-    temperature: float = field(default=0.7, metadata={"help": "sampling temperature of the candidates"})
-    top_p: float = field(default=1.0, metadata={"help": "nucleus sampling mass"})
-    max_new_tokens: int = field(default=256, metadata={"help": "most tokens per candidate"})
     prompt_template: str = field(
         default=DEFAULT_PROMPT, metadata={"help": "prompt format; {question} is replaced by the question"}
     )
     step_style: StepStyle = field(
         default="paragraph", metadata={"help": "how generated text is split into steps"}
-    )
-    sample_seed: int = field(
-        default=0, metadata={"help": "base seed of the candidates (per problem: stable_seed(seed, id) + k)"}
     )
     greedy: bool = field(
         default=True, metadata={"help": "also decode one greedy answer per problem (the greedy baseline)"}
@@ -101,9 +107,11 @@ class BonEvalConfig:
 
     def __post_init__(self) -> None:
         check_aggregation(*self.aggregations, self.weighted_aggregation)
-        for name in ("n_max", "repeats", "bootstrap", "chunk_size", "max_new_tokens"):
+        for name in ("repeats", "bootstrap", "chunk_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.sampling.seed is None:
+            raise ValueError("sampling.seed must be set: the stored candidates must be reproducible")
         if not 0 < self.ci_level < 1:
             raise ValueError(f"ci_level must lie in (0, 1), got {self.ci_level}")
         if self.limit is not None and self.limit < 1:
@@ -119,21 +127,33 @@ class BonEvalConfig:
         """The settings that decide what the stored candidates are (everything but the analysis),
         with a fingerprint of each local model's weights (a model retrained in place changes it)."""
         generation = dataclasses.asdict(dataclasses.replace(self.generation, api_key=None))
-        keys = ("problems", "split", "problem_seed", "n_max", "temperature", "top_p", "max_new_tokens",
-                "prompt_template", "step_style", "sample_seed", "greedy", "prm", "orm", "likelihood")  # fmt: skip
+        sampling = dataclasses.asdict(self.sampling)
+        keys = ("problems", "split", "problem_seed", "prompt_template", "step_style", "greedy", "prm", "orm",
+                "likelihood")  # fmt: skip
         from prmkit.evaluate.candidates import weights_fingerprint
 
         weights = {
             name: weights_fingerprint(path)
             for name, path in (("policy", self.generation.model), *self.verifier_folders().items())
         }
-        return {"generation": generation, **{k: getattr(self, k) for k in keys}, "weights": weights}
+        rest = {k: getattr(self, k) for k in keys}
+        return {"generation": generation, "sampling": sampling, **rest, "weights": weights}
 
 
 @dataclass
 class ProcessBenchConfig:
-    """ProcessBench evaluation; the mode follows from which of ``prm``, ``critic.model`` /
-    ``critic.base_url`` and ``predictions`` is given (exactly one)."""
+    """ProcessBench evaluation; the mode follows from which of ``prm``, ``generation.model`` /
+    ``generation.base_url`` (the critic) and ``predictions`` is given (exactly one)."""
+
+    RENAMED: ClassVar[dict[str, str]] = {
+        "critic": "generation",
+        **moved_into(
+            "sampling",
+            SamplingConfig,
+            {"critic_samples": "n", "critic_temperature": "temperature", "critic_top_p": "top_p",
+             "critic_max_new_tokens": "max_new_tokens", "critic_seed": "seed"},
+        ),
+    }  # fmt: skip
 
     run_dir: str = field(
         default="runs/eval", metadata={"help": "run directory; results go to <run_dir>/processbench"}
@@ -171,18 +191,16 @@ class ProcessBenchConfig:
     )
     prm_batch_size: int = field(default=16, metadata={"help": "sequences per PRM forward pass"})
     prm_device: str = field(default="auto", metadata={"help": "device of the PRM"})
-    critic: GenerationConfig = field(
+    generation: GenerationConfig = field(
         default_factory=GenerationConfig, metadata={"help": "the critic LLM's backend (critic mode)"}
     )
-    critic_samples: int = field(
-        default=8, metadata={"help": "critic answers per solution (majority vote); ProcessBench uses 8"}
+    sampling: SamplingConfig = field(
+        default_factory=lambda: SamplingConfig(n=8, max_new_tokens=4096, temperature=1.0, top_p=0.9, seed=0),
+        metadata={
+            "help": "the critic's answers: n per solution, majority vote (ProcessBench: 8 at temperature 1.0, "
+            "top_p 0.9); per solution seed stable_seed(seed, id) + k"
+        },
     )
-    critic_temperature: float = field(
-        default=1.0, metadata={"help": "critic sampling temperature (ProcessBench: 1.0)"}
-    )
-    critic_top_p: float = field(default=0.9, metadata={"help": "critic nucleus sampling (ProcessBench: 0.9)"})
-    critic_max_new_tokens: int = field(default=4096, metadata={"help": "most tokens per critique"})
-    critic_seed: int = field(default=0, metadata={"help": "base seed of the critic samples"})
     predictions: str = field(
         default="", metadata={"help": "JSONL of {id, prediction} to score (predictions mode)"}
     )
@@ -192,17 +210,16 @@ class ProcessBenchConfig:
             m
             for m, on in (
                 ("prm", self.prm),
-                ("critic", self.critic.model or self.critic.base_url),
+                ("generation.model/base_url", self.generation.model or self.generation.base_url),
                 ("predictions", self.predictions),
             )
             if on
         ]
         if len(given) != 1:
             raise ValueError(
-                f"name exactly one of --prm, --critic.model/--critic.base-url, --predictions (got {given or 'none'})"
+                "name exactly one of --prm, --generation.model/--generation.base-url (a critic), --predictions "
+                f"(got {given or 'none'})"
             )
-        if self.critic_samples < 1:
-            raise ValueError(f"critic_samples must be at least 1, got {self.critic_samples}")
 
     @property
     def mode(self) -> str:

@@ -94,6 +94,7 @@ def critique(
     temperature: float = 1.0,
     top_p: float = 0.9,
     seeds: Sequence[int | None] | int | None = None,
+    stop: Sequence[str] | None = None,
 ) -> list[CriticVerdict]:
     """``samples`` critic answers for each (question, steps) item, parsed and voted."""
     results = backend.generate(
@@ -102,6 +103,7 @@ def critique(
         max_new_tokens=max_new_tokens,
         temperature=temperature,
         top_p=top_p,
+        stop=stop,
         seed=seeds,
     )
     return [

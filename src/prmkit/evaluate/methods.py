@@ -1,5 +1,6 @@
-"""The verification methods over stored candidates: each picks one candidate per subset, vectorised
-over (problems, subsets) arrays (``stats.py``), and has a display label."""
+"""The verification methods over stored candidates: every selection rule of ``prmkit.search.selection``
+(the registry ``prmkit.search`` runs them from too) on every score set it reads, each picking one
+candidate per subset, vectorised over (problems, subsets) arrays; and each method's display label."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from prmkit.errors import ConfigError
-from prmkit.evaluate import stats
 from prmkit.evaluate.candidates import ProblemCandidates, step_scores
 from prmkit.score.aggregate import aggregate
+from prmkit.search.selection import SELECTION_RULES, SelectionRule
 
 LABELS = {
     "greedy": "greedy",
@@ -63,17 +64,35 @@ class CandidateArrays:
         )
 
 
+def score_sets(arrays: CandidateArrays, aggregations: list[str]) -> list[tuple[str, str, str]]:
+    """(name, aggregation, key in ``arrays.scores``) of every stored score set: ``prm_<agg>`` for each
+    of ``aggregations``, then ``orm`` (its last step) and ``likelihood`` (the least likely step)."""
+    sets = [(f"prm_{agg}", agg, agg) for agg in aggregations]
+    sets += [("orm", "last", "orm"), ("likelihood", "min", "likelihood")]
+    return [s for s in sets if s[2] in arrays.scores]
+
+
+def rule_methods(
+    name: str, rule: SelectionRule, arrays: CandidateArrays, aggregations: list[str], weighted: str
+) -> dict[str, str | None]:
+    """Method name -> the score set (key in ``arrays.scores``) it picks by, for one selection rule
+    (None: the rule reads no scores); see ``SelectionRule.curve`` and ``score_sets``."""
+    if not rule.uses_scores:
+        return {rule.curve.format(rule=name): None}
+    sets = score_sets(arrays, aggregations)
+    if rule.score_sets == "weighted":
+        sets = [s for s in sets if s[0] == f"prm_{weighted}"]
+    return {rule.curve.format(rule=name, scores=scores, agg=agg): key for scores, agg, key in sets}
+
+
 def method_picks(
     arrays: CandidateArrays, idx: np.ndarray, aggregations: list[str], weighted: str
 ) -> dict[str, np.ndarray]:
-    """(P, R) chosen candidate per subset for every candidate-picking method available."""
-    picks = {"majority": stats.pick_vote(arrays.clusters, idx)}
-    if weighted in arrays.scores:
-        picks[f"weighted_{weighted}"] = stats.pick_vote(arrays.clusters, idx, arrays.scores[weighted])
-    for agg in aggregations:
-        if agg in arrays.scores:
-            picks[f"prm_{agg}"] = stats.pick_best(arrays.scores[agg], idx)
-    for verifier in ("orm", "likelihood"):
-        if verifier in arrays.scores:
-            picks[verifier] = stats.pick_best(arrays.scores[verifier], idx)
+    """(P, R) chosen candidate per subset for every selection rule and score set available."""
+    picks = {}
+    for name, rule in SELECTION_RULES.items():
+        clusters = arrays.clusters if rule.uses_answers else None
+        for method, key in rule_methods(name, rule, arrays, aggregations, weighted).items():
+            scores = None if key is None else arrays.scores[key]
+            picks[method] = rule.pick(clusters, scores, idx)  # type: ignore[misc]
     return picks

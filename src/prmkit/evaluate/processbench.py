@@ -10,8 +10,9 @@ problems' ``source``. Modes, by what the config names:
   logit) gets the threshold with the best F1 on ``threshold_subset`` (gsm8k), applied unchanged to
   every subset, and that subset's figure is marked in-sample. ``tune_threshold`` tunes for any head.
   The report lists each subset's own best threshold as an upper bound.
-- ``critic``: an LLM judges each solution with the critique prompt (``critic.py``), ``critic_samples``
-  answers per solution, majority vote (answers are stored, resumably, in ``critic.jsonl``).
+- ``critic``: an LLM (the ``generation`` block) judges each solution with the critique prompt
+  (``critic.py``), ``sampling.n`` answers per solution, majority vote (answers are stored, resumably,
+  in ``critic.jsonl``).
 - ``predictions``: a JSONL file of ``{"id": ..., "prediction": int | null}`` made by another tool.
 
 Output in ``<run_dir>/processbench/``: ``metrics.json``, ``table.md``, ``predictions.jsonl`` (the
@@ -200,18 +201,20 @@ def critic_predictions(
     with AppendLog(folder / "critic.jsonl") as log:
         todo = [e for e in examples if e.id not in log]
         if todo:
-            with load_backend(cfg.critic) as backend, Progress(transient=True) as progress:
+            sampling = cfg.sampling
+            with load_backend(cfg.generation) as backend, Progress(transient=True) as progress:
                 task = progress.add_task("critic", total=len(todo))
                 for start in range(0, len(todo), 8):
                     chunk = todo[start : start + 8]
                     verdicts = critique(
                         backend,
                         [(e.question, e.steps) for e in chunk],
-                        cfg.critic_samples,
-                        cfg.critic_max_new_tokens,
-                        cfg.critic_temperature,
-                        cfg.critic_top_p,
-                        [stable_seed(cfg.critic_seed, e.id) for e in chunk],
+                        sampling.n,
+                        sampling.max_new_tokens,
+                        sampling.temperature,
+                        sampling.top_p,
+                        [None if sampling.seed is None else stable_seed(sampling.seed, e.id) for e in chunk],
+                        stop=sampling.stop,
                     )
                     for e, v in zip(chunk, verdicts):
                         log.append(
@@ -300,7 +303,8 @@ def run_processbench(cfg: ProcessBenchConfig) -> dict[str, Any]:
     """Evaluate in the configured mode and write every output; returns the metrics."""
     folder = artifacts.stage_dir(cfg.run_dir, STAGE)
     save_config(
-        dataclasses.replace(cfg, critic=dataclasses.replace(cfg.critic, api_key=None)), folder / "config.yaml"
+        dataclasses.replace(cfg, generation=dataclasses.replace(cfg.generation, api_key=None)),
+        folder / "config.yaml",
     )
     examples = load_examples(cfg)
     if not examples:

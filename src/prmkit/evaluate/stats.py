@@ -10,10 +10,9 @@ The 95% interval resamples *problems* with replacement (``bootstrap`` times) and
 interval of the mean; it reflects how much the number would move on another draw of problems, which
 dominates the subsampling noise once ``repeats`` is large.
 
-The pickers are vectorised versions of ``prmkit.search.bon.best_index`` and
-``prmkit.search.vote.majority_vote`` / ``weighted_vote`` (same tie rules: the earliest candidate in
-the subset wins a tie; candidates without an answer, cluster -1, get no votes); tests check that they
-agree with those readable loops.
+The methods' picks per subset come from the selection rules of ``prmkit.search.selection``
+(vectorised versions of ``prmkit.search.bon.best_index`` and ``prmkit.search.vote.majority_vote`` /
+``weighted_vote``, with the same tie rules; tests check that they agree with those readable loops).
 """
 
 from __future__ import annotations
@@ -41,44 +40,6 @@ def subsets(rng: np.random.Generator, problems: int, n_max: int, n: int, repeats
 def _take(values: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """values (P, n_max) gathered at idx (P, R, N) -> (P, R, N)."""
     return np.take_along_axis(values[:, None, :], idx, axis=-1)
-
-
-def pick_best(scores: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """(P, R) candidate index with the highest score in each subset; NaN never wins unless all are NaN."""
-    sub = _take(np.where(np.isnan(scores), -np.inf, scores), idx)
-    pos = np.argmax(sub, axis=-1)
-    return np.take_along_axis(idx, pos[..., None], axis=-1)[..., 0]
-
-
-def pick_vote(clusters: np.ndarray, idx: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-    """(P, R) index of the first member of the winning answer cluster of each subset (-1: no answer).
-
-    ``clusters`` (P, n_max) holds cluster ids (-1: no answer); ``weights`` (P, n_max) are the vote
-    weights (None: one vote each; NaN counts 0). Vectorised per problem (memory R x N x clusters)."""
-    weights = np.ones(clusters.shape) if weights is None else np.nan_to_num(weights, nan=0.0)
-    return (
-        np.stack([_vote_one(c, w, i) for c, w, i in zip(clusters, weights, idx)])
-        if len(idx)
-        else np.zeros(idx.shape[:2], int)
-    )
-
-
-def _vote_one(clusters: np.ndarray, weights: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """``pick_vote`` for one problem: clusters, weights (n_max,), idx (R, N) -> (R,)."""
-    r, n = idx.shape
-    num_clusters = int(clusters.max()) + 1
-    if num_clusters <= 0:
-        return np.full(r, -1)
-    cl, w = clusters[idx], weights[idx]
-    onehot = (cl[..., None] == np.arange(num_clusters)) & (cl >= 0)[..., None]  # (R, N, C)
-    present = onehot.any(axis=1)
-    totals = np.where(present, (onehot * w[..., None]).sum(axis=1), -np.inf)
-    first = np.where(onehot, np.arange(n)[None, :, None], n).min(axis=1)  # first position of each cluster
-    # The highest total wins; among equal totals, the cluster that appears first.
-    tied = present & (totals == totals.max(axis=-1, keepdims=True))
-    winner_pos = np.where(tied, first, n).min(axis=-1)
-    chosen = idx[np.arange(r), np.minimum(winner_pos, n - 1)]
-    return np.where(present.any(axis=-1), chosen, -1)
 
 
 def picked_correct(correct: np.ndarray, chosen: np.ndarray) -> np.ndarray:

@@ -15,19 +15,21 @@ servers as far as the server honours seeds).
 from __future__ import annotations
 
 import abc
+import dataclasses
 import hashlib
 import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib.util import find_spec
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from typing_extensions import Self
 
 from prmkit.errors import ConfigError, PrmkitError
 from prmkit.registry import Registry
 
+C = TypeVar("C")
 FinishReason = Literal["stop", "length"]
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _BUILTIN_MODULES = (
@@ -56,11 +58,13 @@ class Completion:
     token_ids: list[int] | None = None
 
 
-# Fields that say how generation runs, not what it samples: a resumed output may change them.
+# Settings of a ``generation`` block that say how generation runs, not what it samples: a resumed
+# output may change them (dotted names, as ``refuse_changed_settings`` compares them).
 EXECUTION_FIELDS = frozenset(
-    {"progress", "batch_size", "max_concurrency", "timeout", "retries", "retry_backoff", "api_key", "api_key_env",
-     "device", "logprobs", "tensor_parallel_size", "gpu_memory_utilization"}
-)  # fmt: skip
+    f"generation.{name}"
+    for name in ("batch_size", "max_concurrency", "timeout", "retries", "retry_backoff", "api_key", "api_key_env",
+                 "device", "logprobs", "tensor_parallel_size", "gpu_memory_utilization")
+) | {"progress"}  # fmt: skip
 
 
 @dataclass
@@ -154,9 +158,16 @@ class GenerationConfig:
 
 @dataclass
 class SamplingConfig:
-    """How to sample: the arguments of ``GenerationBackend.generate`` as config fields."""
+    """How to sample: the arguments of ``GenerationBackend.generate`` as config fields, the ``sampling``
+    block of every command that samples a model."""
 
-    n: int = field(default=4, metadata={"help": "completions per prompt"})
+    n: int = field(
+        default=4,
+        metadata={
+            "help": "samples per prompt: solutions per problem (generate, eval bon, search; rl: the group), "
+            "rollouts per step prefix (annotate mc), critiques per solution (judges: the majority wins)"
+        },
+    )
     max_new_tokens: int = field(default=512, metadata={"help": "most tokens generated per completion"})
     temperature: float = field(default=0.7, metadata={"help": "sampling temperature; 0 is greedy"})
     top_p: float = field(
@@ -180,6 +191,11 @@ class SamplingConfig:
             "top_p": self.top_p,
             "stop": list(self.stop),
         }
+
+
+def without_api_key(cfg: C) -> C:
+    """``cfg`` (a command's config) with its ``generation`` block's API key removed, to be written to disk."""
+    return dataclasses.replace(cfg, generation=dataclasses.replace(cfg.generation, api_key=None))  # type: ignore[attr-defined]
 
 
 class GenerationBackend(abc.ABC):

@@ -11,16 +11,12 @@ wherever the backend honours seeds.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from rich.console import Console
-from rich.progress import Progress
-
-from prmkit.config import refuse_changed_settings, save_config
+from prmkit.config import moved_into, refuse_changed_settings, save_config
 from prmkit.data.jsonl import AppendLog, read_records
 from prmkit.data.prompts import DEFAULT_PROMPT, render_prompt, solution_from_text
 from prmkit.data.records import Problem, Solution
@@ -33,14 +29,25 @@ from prmkit.generation.base import (
     load_backend,
     sample_seed,
     stable_seed,
+    without_api_key,
 )
 from prmkit.locks import refuse_same_file
+from prmkit.progress import progress_bar
 
 
 @dataclass
-class GenerateConfig(GenerationConfig, SamplingConfig):
-    """``prmkit generate``: sampling, backend and output settings."""
+class GenerateConfig:
+    """``prmkit generate``: the backend, the sampling and how solutions are written."""
 
+    RENAMED: ClassVar[dict[str, str]] = {
+        **moved_into("generation", GenerationConfig),
+        **moved_into("sampling", SamplingConfig),
+    }
+
+    generation: GenerationConfig = field(
+        default_factory=GenerationConfig, metadata={"help": "the backend and model that sample"}
+    )
+    sampling: SamplingConfig = field(default_factory=SamplingConfig, metadata={"help": "how solutions are sampled"})
     prompt_template: str = field(
         default=DEFAULT_PROMPT,
         metadata={"help": "prompt format; {question} is replaced by the problem's question"},
@@ -49,10 +56,6 @@ class GenerateConfig(GenerationConfig, SamplingConfig):
         default="paragraph", metadata={"help": "how generated text is split into steps"}
     )
     progress: bool = field(default=True, metadata={"help": "show a progress bar"})
-
-    def __post_init__(self) -> None:
-        GenerationConfig.__post_init__(self)
-        SamplingConfig.__post_init__(self)
 
 
 def read_problems(path: Path) -> list[Problem]:
@@ -94,9 +97,10 @@ def sample_solutions(
 
 def generator_info(cfg: GenerateConfig) -> dict[str, Any]:
     """What ``prmkit generate`` records in ``Solution.generator`` (with each sample's seed)."""
-    info = {"backend": cfg.backend, "model": cfg.model, "temperature": cfg.temperature, "top_p": cfg.top_p}
-    if cfg.gguf_file:
-        info["gguf_file"] = cfg.gguf_file
+    gen, sampling = cfg.generation, cfg.sampling
+    info = {"backend": gen.backend, "model": gen.model, "temperature": sampling.temperature, "top_p": sampling.top_p}
+    if gen.gguf_file:
+        info["gguf_file"] = gen.gguf_file
     return info
 
 
@@ -109,24 +113,23 @@ def generate_solutions(cfg: GenerateConfig, problems_path: Path, output: Path) -
     with AppendLog(output) as log:
         if log.done:
             refuse_changed_settings(cfg, config_path, EXECUTION_FIELDS)
-        save_config(dataclasses.replace(cfg, api_key=None), config_path)
-        todo = [p for p in problems if any(solution_id(p, k) not in log for k in range(cfg.n))]
+        save_config(without_api_key(cfg), config_path)
+        gen, sampling = cfg.generation, cfg.sampling
+        todo = [p for p in problems if any(solution_id(p, k) not in log for k in range(sampling.n))]
         if not todo:
             return 0, len(problems)
         # Enough problems per call to fill a batch (or the request pool); each call ends in a write.
-        per_call = max(1, max(cfg.batch_size, cfg.max_concurrency) // cfg.n)
-        progress = Progress(console=Console(stderr=True), disable=not cfg.progress)
-        with load_backend(cfg) as backend, progress:
-            task = progress.add_task("generating", total=len(todo))
+        per_call = max(1, max(gen.batch_size, gen.max_concurrency) // sampling.n)
+        with load_backend(gen) as backend, progress_bar("generating", len(todo), cfg.progress) as advance:
             info = generator_info(cfg)
             for start in range(0, len(todo), per_call):
                 chunk = todo[start : start + per_call]
                 sampled = sample_solutions(
-                    backend, chunk, cfg.sampling_kwargs(), cfg.seed, cfg.prompt_template, cfg.step_style, info
+                    backend, chunk, sampling.sampling_kwargs(), sampling.seed, cfg.prompt_template, cfg.step_style, info
                 )
                 for solution in (s for solutions in sampled for s in solutions):
                     if solution.id not in log:
                         log.append(solution)
                         written += 1
-                progress.advance(task, len(chunk))
+                advance(steps=len(chunk))
     return written, len(problems) - len(todo)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,21 +35,25 @@ class GradeConfig:
             raise ValueError(f"workers must be >= 1, got {self.workers}")
 
 
+def read_solutions(path: Path, problems: Iterable[Problem]) -> list[Solution]:
+    """The solutions of ``path``, refusing duplicate ids and solutions of problems not in ``problems``."""
+    known = {p.id for p in problems}
+    sols = []
+    ids = UniqueIds(path)
+    for line, obj in iter_jsonl(path):
+        sol = parse_record(Solution, obj, path, line)
+        ids.add(record_key(sol), line)
+        if sol.problem_id not in known:
+            raise DataError(f"unknown problem id {sol.problem_id!r}", path=path, line=line, field="problem_id")
+        sols.append(sol)
+    return sols
+
+
 def grade_files(cfg: GradeConfig, solutions: Path, problems: Path, output: Path) -> Counter[str]:
     """Grade a Solution JSONL file against a Problem JSONL file; write one grade line per solution."""
     refuse_same_file(output, solutions, problems)
     problem_list = read_records(problems, Problem)  # refuses duplicate ids
-    known = {p.id for p in problem_list}
-    sols = []
-    ids = UniqueIds(solutions)
-    for line, obj in iter_jsonl(solutions):
-        sol = parse_record(Solution, obj, solutions, line)
-        ids.add(record_key(sol), line)
-        if sol.problem_id not in known:
-            raise DataError(
-                f"unknown problem id {sol.problem_id!r}", path=solutions, line=line, field="problem_id"
-            )
-        sols.append(sol)
+    sols = read_solutions(solutions, problem_list)
     with Progress(console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("grading", total=len(sols))
         grades = grade_solutions(

@@ -43,8 +43,8 @@ REAL_PLAN = {
 
 
 @contextlib.contextmanager
-def served_generator(cfg: QuickstartConfig, console: Console) -> Iterator[QuickstartConfig]:
-    """``cfg`` with its generator pointed at a llama.cpp server started for ``serve_gguf`` (stopped on exit)."""
+def served_policy(cfg: QuickstartConfig, console: Console) -> Iterator[QuickstartConfig]:
+    """``cfg`` with its ``generation`` block pointed at a llama.cpp server started for ``serve_gguf`` (stopped on exit)."""
     if not cfg.serve_gguf:
         yield cfg
         return
@@ -54,8 +54,8 @@ def served_generator(cfg: QuickstartConfig, console: Console) -> Iterator[Quicks
     gguf = smollm2_gguf_path() if cfg.serve_gguf == "smollm2" else Path(cfg.serve_gguf)
     with LlamaCppServer(gguf, n_threads=cfg.serve_threads or None) as server:
         console.print(f"serving {gguf.name} with llama.cpp at {server.base_url}")
-        gen = dataclasses.replace(cfg.generator, backend="openai", base_url=server.base_url, model=gguf.stem)
-        yield dataclasses.replace(cfg, generator=gen)
+        gen = dataclasses.replace(cfg.generation, backend="openai", base_url=server.base_url, model=gguf.stem)
+        yield dataclasses.replace(cfg, generation=gen)
 
 
 def run_quickstart(cfg: QuickstartConfig, console: Console | None = None) -> Path:
@@ -72,7 +72,7 @@ def run_quickstart(cfg: QuickstartConfig, console: Console | None = None) -> Pat
         console.print(f"run directory: [bold]{path}[/bold]")
         save_config(cfg, path / "config.yaml")
         try:
-            with served_generator(cfg, console) as live:
+            with served_policy(cfg, console) as live:
                 run_stages(live, run, plan)
         finally:
             run.stop_background()
@@ -114,7 +114,7 @@ def run_stages(cfg: QuickstartConfig, run: Run, plan: dict[str, float]) -> None:
 def skipped_stages(cfg: QuickstartConfig) -> set[str]:
     """Stages this configuration does not run."""
     skipped = set()
-    if not cfg.synthetic or cfg.generator.model or cfg.generator.base_url or cfg.serve_gguf:
+    if not cfg.synthetic or cfg.generation.model or cfg.generation.base_url or cfg.serve_gguf:
         skipped.add("policy")
     if not cfg.synthetic:
         skipped.add("critic")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from prmkit.annotate.critic_config import CriticTrainConfig
 from prmkit.data.prompts import DEFAULT_PROMPT
@@ -17,9 +18,11 @@ class QuickstartConfig:
 
     Synthetic mode (the default) trains a tiny policy and a critic from scratch on the arithmetic
     world, where every step's truth is known. Real mode (``data: gsm8k`` or ``math500`` plus a
-    ``generator``) samples from an existing model instead; ``serve_gguf`` starts a llama.cpp server
+    ``generation`` backend) samples from an existing model instead; ``serve_gguf`` starts a llama.cpp server
     for it on 127.0.0.1 and stops it at the end.
     """
+
+    RENAMED: ClassVar[dict[str, str]] = {"generator": "generation", "n_max": "n", "annotate_samples": "annotate_n"}
 
     runs_dir: str = field(default="runs", metadata={"help": "folder that holds one sub-folder per run"})
     run_dir: str | None = field(
@@ -40,8 +43,10 @@ class QuickstartConfig:
         default=250,
         metadata={"help": "other problems whose sampled solutions are annotated to train the PRM"},
     )
-    annotate_samples: int = field(default=4, metadata={"help": "sampled solutions per annotation problem"})
-    n_max: int = field(default=16, metadata={"help": "best-of-N candidates per held-out problem"})
+    annotate_n: int = field(default=4, metadata={"help": "sampled solutions per annotation problem"})
+    n: int = field(
+        default=16, metadata={"help": "best-of-N: candidates per held-out problem (N runs 1, 2, 4, ... up to it)"}
+    )
     temperature: float = field(default=0.8, metadata={"help": "sampling temperature of the policy"})
     rollouts: int = field(default=8, metadata={"help": "Monte Carlo rollouts per step prefix"})
     prm_labels: str = field(
@@ -85,13 +90,13 @@ class QuickstartConfig:
             "stronger model than the policy, as real PRMs start from one (not trained when prm_backbone is set)"
         },
     )
-    generator: GenerationConfig = field(
+    generation: GenerationConfig = field(
         default_factory=lambda: GenerationConfig(model=""),
         metadata={"help": "real mode: the policy's backend and model (empty model: train the tiny policy)"},
     )
     serve_gguf: str = field(
         default="",
-        metadata={"help": "real mode: a .gguf file (or 'smollm2') to serve with llama.cpp as the generator"},
+        metadata={"help": "real mode: a .gguf file (or 'smollm2') to serve with llama.cpp as the policy's backend"},
     )
     serve_threads: int = field(
         default=1,
@@ -119,7 +124,7 @@ class QuickstartConfig:
     )
 
     def __post_init__(self) -> None:
-        for name in ("problems", "annotate_problems", "annotate_samples", "n_max", "rollouts", "prm_steps"):
+        for name in ("problems", "annotate_problems", "annotate_n", "n", "rollouts", "prm_steps"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.prm_head not in ("likelihood", "linear"):
@@ -129,10 +134,10 @@ class QuickstartConfig:
         if self.data not in ("synthetic", "gsm8k", "math500"):
             raise ConfigError(f"data must be synthetic, gsm8k or math500, got {self.data!r}")
         if self.data != "synthetic" and not (
-            self.generator.model or self.serve_gguf or self.generator.base_url
+            self.generation.model or self.serve_gguf or self.generation.base_url
         ):
             raise ConfigError(
-                f"data {self.data!r} needs a generator (generator.model, generator.base_url or serve_gguf)"
+                f"data {self.data!r} needs the policy's backend (generation.model, generation.base_url or serve_gguf)"
             )
 
     @property

@@ -6,18 +6,18 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from prmkit.data.jsonl import read_records
-from prmkit.data.records import Problem, Solution
+from prmkit.data.records import Problem
 
 
 def grade_file(problems: list[Problem], path: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """(one row per solution, summary) for the solutions in ``path``."""
     from prmkit.evaluate.candidates import has_truth
     from prmkit.grading import grade_solutions
+    from prmkit.grading.files import read_solutions
     from prmkit.synthetic.checker import truth_labels
 
     by_id = {p.id: p for p in problems}
-    solutions = read_records(path, Solution)
+    solutions = read_solutions(path, problems)
     rows = []
     for solution, result in zip(solutions, grade_solutions(problems, solutions)):
         problem = by_id[solution.problem_id]

@@ -15,7 +15,7 @@ from prmkit.artifacts import write_metrics
 from prmkit.data.jsonl import read_records, write_jsonl
 from prmkit.data.records import Problem
 from prmkit.errors import PrmkitError
-from prmkit.generation.base import GenerationConfig
+from prmkit.generation.base import GenerationConfig, SamplingConfig
 from prmkit.quickstart.config import QuickstartConfig
 
 if TYPE_CHECKING:
@@ -57,11 +57,17 @@ def train_policy(policy: PolicyTrainConfig, out: Path) -> dict[str, Any]:
     return {"seconds": result.seconds, "final_loss": result.losses[-1], "parameters": result.num_parameters}
 
 
-def generator(cfg: QuickstartConfig, run: Path) -> GenerationConfig:
+def policy_backend(cfg: QuickstartConfig, run: Path) -> GenerationConfig:
     """The policy's backend: the tiny policy just trained, or the configured real model."""
-    if cfg.generator.model or cfg.generator.base_url:
-        return cfg.generator
-    return dataclasses.replace(cfg.generator, backend="transformers", model=str(run / POLICY), batch_size=64)
+    if cfg.generation.model or cfg.generation.base_url:
+        return cfg.generation
+    return dataclasses.replace(cfg.generation, backend="transformers", model=str(run / POLICY), batch_size=64)
+
+
+def policy_sampling(cfg: QuickstartConfig, run: Path, n: int, temperature: float | None = None) -> SamplingConfig:
+    """``n`` samples per prompt from the policy at the run's temperature (or ``temperature``), seed and budget."""
+    temperature = cfg.temperature if temperature is None else temperature
+    return SamplingConfig(n=n, max_new_tokens=token_budget(cfg, run), temperature=temperature, seed=cfg.seed)
 
 
 def token_budget(cfg: QuickstartConfig, run: Path) -> int:
@@ -78,27 +84,15 @@ def token_budget(cfg: QuickstartConfig, run: Path) -> int:
 
 
 def sample(cfg: QuickstartConfig, run: Path, out: Path) -> dict[str, Any]:
-    """Greedy answers to the held-out problems and ``annotate_samples`` samples per annotation problem."""
+    """Greedy answers to the held-out problems and ``annotate_n`` samples per annotation problem."""
     from prmkit.generation.sample import GenerateConfig, generate_solutions
 
-    gen = generator(cfg, run)
-    common = {
-        **_fields(gen), "max_new_tokens": token_budget(cfg, run), "seed": cfg.seed,
-        "prompt_template": cfg.prompt_template,
-    }  # fmt: skip
-    generate_solutions(
-        GenerateConfig(**common, n=1, temperature=0.0), problems_file(run, "eval"), out / "greedy.jsonl"
-    )
-    generate_solutions(
-        GenerateConfig(**common, n=cfg.annotate_samples, temperature=cfg.temperature),
-        problems_file(run, "annotate"),
-        out / "annotate.jsonl",
-    )
-    return {"greedy": cfg.problems, "annotate": cfg.annotate_problems * cfg.annotate_samples}
-
-
-def _fields(gen: GenerationConfig) -> dict[str, Any]:
-    return {f.name: getattr(gen, f.name) for f in dataclasses.fields(GenerationConfig)}
+    gen = policy_backend(cfg, run)
+    greedy = GenerateConfig(gen, policy_sampling(cfg, run, 1, 0.0), prompt_template=cfg.prompt_template)
+    generate_solutions(greedy, problems_file(run, "eval"), out / "greedy.jsonl")
+    annotate = dataclasses.replace(greedy, sampling=policy_sampling(cfg, run, cfg.annotate_n))
+    generate_solutions(annotate, problems_file(run, "annotate"), out / "annotate.jsonl")
+    return {"greedy": cfg.problems, "annotate": cfg.annotate_problems * cfg.annotate_n}
 
 
 def grade(cfg: QuickstartConfig, run: Path, out: Path) -> dict[str, Any]:
@@ -142,15 +136,14 @@ def annotate(cfg: QuickstartConfig, run: Path, out: Path) -> dict[str, Any]:
     from prmkit.annotate.mc import MCConfig, annotate_mc
 
     pairs = read_pairs(run / "samples" / "annotate.jsonl", problems_file(run, "annotate"))
-    gen = _fields(generator(cfg, run))
+    gen = policy_backend(cfg, run)
     mc = MCConfig(
-        **gen, n=cfg.rollouts, strategy="all", max_new_tokens=token_budget(cfg, run),
-        temperature=cfg.temperature, seed=cfg.seed, prompt_template=cfg.prompt_template,
+        gen, policy_sampling(cfg, run, cfg.rollouts), strategy="all", prompt_template=cfg.prompt_template,
     )  # fmt: skip
     mc_summary = annotate_mc(mc, pairs, out / "mc.jsonl")
-    judge = JudgeConfig(**gen, seed=cfg.seed, max_new_tokens=cfg.judge_max_new_tokens)
-    if cfg.synthetic:
-        judge = dataclasses.replace(judge, model=str(run / "critic"))
+    critic = dataclasses.replace(gen, model=str(run / "critic")) if cfg.synthetic else gen
+    judging = SamplingConfig(n=1, max_new_tokens=cfg.judge_max_new_tokens, temperature=0.0, seed=cfg.seed)
+    judge = JudgeConfig(critic, judging)
     judge_summary = annotate_judge(judge, pairs, out / "judge.jsonl")
     verdicts = [r for r in read_annotations(out / "judge.jsonl") if isinstance(r, Judgement)]
     kept, stats = consensus(read_labeled(out / "mc.jsonl"), verdicts)
@@ -197,14 +190,14 @@ def prm_backbone(cfg: QuickstartConfig, run: Path) -> str:
 
 
 def policy_model(cfg: QuickstartConfig, run: Path) -> str:
-    """The policy's weights: the tiny policy, else the served GGUF file, else the generator's model."""
+    """The policy's weights: the tiny policy, else the served GGUF file, else the ``generation`` model."""
     if (run / POLICY).is_dir():
         return str(run / POLICY)
     if cfg.serve_gguf:
         from prmkit.generation.base import smollm2_gguf_path
 
         return str(smollm2_gguf_path()) if cfg.serve_gguf == "smollm2" else cfg.serve_gguf
-    return cfg.generator.model
+    return cfg.generation.model
 
 
 def train_prm(cfg: QuickstartConfig, run: Path, out: Path) -> dict[str, Any]:
@@ -241,9 +234,9 @@ def best_of_n(cfg: QuickstartConfig, run: Path) -> dict[str, Any]:
     from prmkit.evaluate.config import BonEvalConfig
 
     bon = BonEvalConfig(
-        run_dir=str(run), problems=str(problems_file(run, "eval")), limit=None, generation=generator(cfg, run),
-        n_max=cfg.n_max, temperature=cfg.temperature, max_new_tokens=token_budget(cfg, run),
-        sample_seed=cfg.seed, prm=str(run / "prm" / "model"), seed=cfg.seed, prompt_template=cfg.prompt_template,
+        run_dir=str(run), problems=str(problems_file(run, "eval")), limit=None, generation=policy_backend(cfg, run),
+        sampling=policy_sampling(cfg, run, cfg.n), prm=str(run / "prm" / "model"), seed=cfg.seed,
+        prompt_template=cfg.prompt_template,
         likelihood="policy" if (run / POLICY).is_dir() else "",
     )  # fmt: skip
     metrics = run_bon_eval(bon)
@@ -288,8 +281,8 @@ def reinforce(cfg: QuickstartConfig, run: Path, out: Path) -> dict[str, Any]:
     ppo = PPOConfig(
         policy=policy_model(cfg, run), output_dir=str(out),
         problems="" if cfg.synthetic else str(problems_file(run, "annotate")), mode="step",
-        prm=str(run / "prm" / "model"), steps=cfg.rl_steps, batch_size=cfg.rl_batch_size, group_size=2, lr=cfg.rl_lr,
-        temperature=cfg.temperature, max_new_tokens=cfg.max_new_tokens, prompt_template=cfg.prompt_template,
+        prm=str(run / "prm" / "model"), steps=cfg.rl_steps, batch_size=cfg.rl_batch_size, lr=cfg.rl_lr,
+        sampling=policy_sampling(cfg, run, 2), prompt_template=cfg.prompt_template,
         eval_problems=str(problems_file(run, "eval")), seed=cfg.seed, checkpoint_every=max(cfg.rl_steps // 3, 1),
     )  # fmt: skip
     result = train_ppo(ppo)

@@ -4,12 +4,15 @@ apart from the trainers so that reading them (``--help``, configs) imports no to
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import ClassVar, Literal
 
 import yaml
 
+from prmkit.config import moved_into
 from prmkit.data.prompts import DEFAULT_PROMPT
+from prmkit.devices import normalize_precision
 from prmkit.errors import ConfigError
+from prmkit.generation.base import SamplingConfig
 from prmkit.rl.rewards import RewardSpec
 
 ScaleRewards = Literal["group", "batch", "none"]
@@ -17,7 +20,8 @@ LossType = Literal["grpo", "bnpo", "dr_grpo"]
 KLEstimator = Literal["k1", "k3"]
 StepTransform = Literal["centered", "raw", "delta"]
 
-# Changing these between a run and its resumption is allowed; any other change is refused.
+# Changing these between a run and its resumption is allowed; any other change is refused, the
+# ``sampling`` block's included. Dotted names, as ``refuse_changed_settings`` compares them (all top-level).
 RESUMABLE_FIELDS = ("steps", "checkpoint_every", "resume", "threads", "device", "eval_every")
 
 
@@ -27,12 +31,19 @@ class RLConfig:
 
     Parameters that pick the model and data: ``policy``, ``output_dir``, ``problems``,
     ``prompt_template``, ``chat_template``, ``rewards``. Rollouts: ``batch_size`` prompts per step,
-    ``group_size`` samples each, ``max_new_tokens``, ``temperature``, ``top_p``. Optimisation:
+    each sampled as ``sampling`` says (``sampling.n`` completions each: the group, ``max_new_tokens``,
+    ``temperature``, ``top_p``, ``seed``). Optimisation:
     ``steps``, ``lr``, ``lr_schedule``, ``warmup_steps``, ``weight_decay``, ``max_grad_norm``,
     ``epochs`` x ``minibatches`` updates per rollout, ``clip_eps``, ``share_prompt``. Running: ``seed``, ``device``,
     ``precision``, ``threads``, ``checkpoint_every``, ``resume``. Held-out evaluation: ``eval_problems``,
     ``eval_every``.
     """
+
+    RENAMED: ClassVar[dict[str, str]] = moved_into(
+        "sampling",
+        SamplingConfig,
+        {"group_size": "n", "max_new_tokens": "max_new_tokens", "temperature": "temperature", "top_p": "top_p"},
+    )
 
     policy: str = field(default="", metadata={"help": "policy to train: a Hugging Face causal-LM folder"})
     output_dir: str = field(
@@ -60,13 +71,13 @@ class RLConfig:
     )
     steps: int = field(default=100, metadata={"help": "training steps (one rollout each)"})
     batch_size: int = field(default=8, metadata={"help": "prompts per step"})
-    group_size: int = field(default=4, metadata={"help": "completions sampled per prompt"})
-    max_new_tokens: int = field(
-        default=0,
-        metadata={"help": "most tokens per completion; 0: the policy's generation config, else 256"},
+    sampling: SamplingConfig = field(
+        default_factory=lambda: SamplingConfig(n=4, max_new_tokens=256, temperature=0.7, top_p=1.0, seed=0),
+        metadata={
+            "help": "how rollouts are sampled: sampling.n completions per prompt (the group), temperature > 0, "
+            "a seed (resumption replays rollouts), no stop strings"
+        },
     )
-    temperature: float = field(default=0.7, metadata={"help": "rollout sampling temperature (> 0)"})
-    top_p: float = field(default=1.0, metadata={"help": "rollout nucleus sampling mass"})
     lr: float = field(default=1e-6, metadata={"help": "AdamW learning rate"})
     lr_schedule: Literal["constant", "cosine"] = field(
         default="constant", metadata={"help": "after warm-up: constant, or cosine decay to 0"}
@@ -84,12 +95,16 @@ class RLConfig:
             "(same numbers, less compute; off for models whose cache cannot repeat rows)"
         },
     )
-    seed: int = field(default=0, metadata={"help": "seed for sampling, problem order and minibatches"})
+    seed: int = field(
+        default=0,
+        metadata={"help": "seed for problem order, minibatches and model init (rollouts: sampling.seed)"},
+    )
     device: str = field(
         default="auto", metadata={"help": "auto (cuda when available), cpu, cuda, cuda:1, ..."}
     )
-    precision: Literal["fp32", "bf16"] = field(
-        default="fp32", metadata={"help": "bf16: autocast forward passes on CUDA (weights stay fp32)"}
+    precision: str = field(
+        default="float32",
+        metadata={"help": "float32 or bfloat16: autocast forward passes on CUDA (weights stay float32)"},
     )
     threads: int = field(default=0, metadata={"help": "torch CPU threads (0: leave torch's setting)"})
     checkpoint_every: int = field(default=10, metadata={"help": "save a resumable checkpoint every k steps"})
@@ -110,19 +125,24 @@ class RLConfig:
     def __post_init__(self) -> None:
         if not self.policy or not self.output_dir:
             raise ConfigError("name the policy folder (--policy) and the run folder (--output-dir)")
-        for name in ("steps", "batch_size", "group_size", "epochs", "minibatches", "checkpoint_every"):
+        for name in ("steps", "batch_size", "epochs", "minibatches", "checkpoint_every"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.max_new_tokens < 0 or self.warmup_steps < 0 or self.eval_every < 0:
-            raise ConfigError("max_new_tokens, warmup_steps and eval_every must be >= 0")
-        if self.temperature <= 0 or not 0 < self.top_p <= 1:
+        if self.warmup_steps < 0 or self.eval_every < 0:
+            raise ConfigError("warmup_steps and eval_every must be >= 0")
+        s = self.sampling
+        if s.temperature <= 0 or not 0 < s.top_p <= 1:
             raise ConfigError(
-                f"RL samples: need temperature > 0 and 0 < top_p <= 1 (got {self.temperature}, {self.top_p})"
+                "RL samples: need sampling.temperature > 0 and 0 < sampling.top_p <= 1 "
+                f"(got {s.temperature}, {s.top_p})"
             )
-        if self.minibatches > self.batch_size * self.group_size:
-            raise ConfigError(
-                f"minibatches {self.minibatches} > {self.batch_size * self.group_size} completions per step"
-            )
+        if s.seed is None:
+            raise ConfigError("sampling.seed: RL resumption needs seeded rollouts; give an integer")
+        if s.stop:
+            raise ConfigError(f"sampling.stop: RL rollouts do not support stop strings (got {s.stop})")
+        if self.minibatches > self.batch_size * s.n:
+            raise ConfigError(f"minibatches {self.minibatches} > {self.batch_size * s.n} completions per step")
+        self.precision = normalize_precision(self.precision, ("float32", "bfloat16"))
         if "{question}" not in self.prompt_template:
             raise ConfigError("prompt_template needs a {question} slot")
 
@@ -175,9 +195,9 @@ class GRPOConfig(RLConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.group_size < 2:
+        if self.sampling.n < 2:
             raise ConfigError(
-                f"GRPO compares completions within a group: group_size must be >= 2, got {self.group_size}"
+                f"GRPO compares completions within a group: sampling.n must be >= 2, got {self.sampling.n}"
             )
         if self.beta < 0:
             raise ConfigError(f"beta must be >= 0, got {self.beta}")
@@ -187,7 +207,13 @@ class GRPOConfig(RLConfig):
 class PPOConfig(RLConfig):
     """PPO settings (see ``RLConfig`` for the shared ones)."""
 
-    group_size: int = field(default=1, metadata={"help": "completions sampled per prompt"})
+    sampling: SamplingConfig = field(
+        default_factory=lambda: SamplingConfig(n=1, max_new_tokens=256, temperature=0.7, top_p=1.0, seed=0),
+        metadata={
+            "help": "how rollouts are sampled: sampling.n completions per prompt, temperature > 0, a seed "
+            "(resumption replays rollouts), no stop strings"
+        },
+    )
     mode: Literal["outcome", "step"] = field(
         default="outcome",
         metadata={"help": "outcome: reward on the last token; step: PRM score on each step's last token"},

@@ -1,13 +1,13 @@
 """GRPO: group-normalised advantages, a clipped objective and a k3 KL to a frozen reference.
 
-For each prompt, ``group_size`` completions are sampled and scored with the weighted rewards. Each
-completion's advantage is its reward minus its group's mean, divided by the group's std
+For each prompt, ``sampling.n`` completions (the group) are sampled and scored with the weighted
+rewards. Each completion's advantage is its reward minus its group's mean, divided by the group's std
 (``scale_rewards``: ``group``; ``batch`` uses the batch std; ``none`` divides by nothing, as Dr. GRPO
 does). Every token of a completion shares that advantage in the clipped PPO objective, and
 ``beta * k3`` (the per-token KL estimate to the initial policy) is added to the per-token loss, as in
 DeepSeekMath and TRL. ``loss_type`` reduces tokens to a scalar like TRL's losses of the same name:
 ``grpo`` (per-sequence mean, then mean), ``bnpo`` (token mean over the batch) or ``dr_grpo`` (token sum
-over ``N * max_new_tokens``). Dr. GRPO is ``scale_rewards: none`` with ``loss_type: dr_grpo``.
+over ``N * sampling.max_new_tokens``). Dr. GRPO is ``scale_rewards: none`` with ``loss_type: dr_grpo``.
 
 Extra log keys: ``frac_zero_std`` (groups whose rewards all tie, so they teach nothing),
 ``clip_frac`` (tokens whose ratio was clipped).
@@ -42,7 +42,7 @@ class GRPO(Algorithm):
     def prepare(
         self, rollout: Rollout, old: Tensors, ref_logprobs: torch.Tensor | None
     ) -> tuple[Tensors, dict[str, float]]:
-        advantages, zero_std = group_advantages(rollout.rewards, self.cfg.group_size, self.cfg.scale_rewards)
+        advantages, zero_std = group_advantages(rollout.rewards, self.cfg.sampling.n, self.cfg.scale_rewards)
         mask = rollout.batch.mask
         data = {"old_logprobs": old["logprobs"], "advantages": advantages}
         metrics = {

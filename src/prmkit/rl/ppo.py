@@ -79,7 +79,7 @@ class PPO(Algorithm):
         return {"value_head": self.value_head}
 
     def forward(self, model: Any, batch: TokenBatch, group_size: int = 1) -> Tensors:
-        stats = token_stats(model, batch, self.cfg.temperature, hidden=True, group_size=group_size)
+        stats = token_stats(model, batch, self.cfg.sampling.temperature, hidden=True, group_size=group_size)
         assert stats.hidden is not None
         hidden = stats.hidden if self.cfg.value_trains_trunk else stats.hidden.detach()
         return {"logprobs": stats.logprobs, "entropy": stats.entropy, "values": self.value_head(hidden)}

@@ -55,7 +55,7 @@ class TokenStats:
 
 @dataclass
 class Rollout:
-    """One step's samples: ``group_size`` consecutive rows per prompt, with their rewards."""
+    """One step's samples: ``sampling.n`` consecutive rows per prompt (its group), with their rewards."""
 
     problems: list[Problem]  # one per row
     prompts: list[str]
@@ -183,8 +183,8 @@ def flatten(
 
 @contextlib.contextmanager
 def autocast(device: torch.device, precision: str) -> Iterator[None]:
-    """bf16 autocast on CUDA when ``precision`` is bf16; plain float32 otherwise."""
-    if precision == "bf16" and device.type == "cuda":
+    """bfloat16 autocast on CUDA when ``precision`` is bfloat16; plain float32 otherwise."""
+    if precision == "bfloat16" and device.type == "cuda":
         with torch.autocast(device_type="cuda", dtype=torch.bfloat16):
             yield
     else:

@@ -3,7 +3,8 @@
 An ``Algorithm`` (GRPO, PPO) says how token statistics are computed, how a rollout becomes per-row
 training targets (advantages, returns) and what the loss is; ``train`` does the rest:
 
-1. draw the step's problems (``ProblemSource``) and sample ``group_size`` completions per prompt;
+1. draw the step's problems (``ProblemSource``) and sample ``sampling.n`` completions per prompt (the
+   group), seeded from ``sampling.seed``, the step and the prompt's place, so a resumed run replays them;
 2. score them with the weighted ``RewardSet`` (each reward logged on its own) and grade accuracy;
 3. one no-grad forward of the frozen reference (when the algorithm has a KL term);
 4. ``epochs`` x ``minibatches`` clipped updates; with one update per rollout, the forward pass that
@@ -18,9 +19,9 @@ The policy stays in eval mode throughout (no dropout): rollouts and updates see 
 Logged keys (one JSON object per step in ``log.jsonl``): ``reward/total`` (mean weighted reward),
 ``reward/<name>`` (mean of each reward where it applied), ``reward_std``, ``accuracy`` (share of
 completions whose extracted answer equals the gold one), ``length`` (mean completion tokens, EOS
-included), ``truncated`` (share cut at ``max_new_tokens``), ``kl`` (mean per-token k3 estimate of
-KL(policy || reference) on the sampled tokens), ``entropy`` (mean per-token entropy of the sampling
-distribution), ``loss``, ``clip_frac``, ``lr``, ``seconds`` (this step's rollout and updates), plus
+included), ``truncated`` (share cut at ``sampling.max_new_tokens``), ``kl`` (mean per-token k3
+estimate of KL(policy || reference) on the sampled tokens), ``entropy`` (mean per-token entropy of the
+sampling distribution), ``loss``, ``clip_frac``, ``lr``, ``seconds`` (this step's rollout and updates), plus
 each algorithm's own keys.
 """
 
@@ -79,7 +80,7 @@ class Algorithm(abc.ABC):
 
     def __init__(self, cfg: RLConfig, policy: Any, tokenizer: Any) -> None:
         self.cfg, self.policy, self.tokenizer = cfg, policy, tokenizer
-        self.max_new_tokens: int = cfg.max_new_tokens or policy.generation_config.max_new_tokens or 256
+        self.max_new_tokens: int = cfg.sampling.max_new_tokens
 
     def trains_on_outcome(self) -> bool:
         """Whether the outcome rewards enter the loss (else they are only logged)."""
@@ -97,7 +98,7 @@ class Algorithm(abc.ABC):
     def forward(self, model: Any, batch: TokenBatch, group_size: int = 1) -> Tensors:
         """Per-token ``logprobs`` and ``entropy`` (and whatever else the loss needs) under ``model``;
         ``group_size`` > 1 shares each prompt's forward pass within its group (see ``token_stats``)."""
-        stats = token_stats(model, batch, self.cfg.temperature, group_size=group_size)
+        stats = token_stats(model, batch, self.cfg.sampling.temperature, group_size=group_size)
         return {"logprobs": stats.logprobs, "entropy": stats.entropy}
 
     @abc.abstractmethod
@@ -146,7 +147,7 @@ class TrainingRun:
             self.reference, _ = load_model_and_tokenizer(gen_cfg, self.device)
             self.reference.requires_grad_(False)
         self.source = ProblemSource(cfg.problems, cfg.policy, cfg.seed)
-        rows = cfg.batch_size * cfg.group_size
+        rows = cfg.batch_size * cfg.sampling.n
         self.backend = TransformersBackend(
             GenerationConfig(
                 model=cfg.policy, batch_size=rows, logprobs=False, chat_template=cfg.chat_template
@@ -168,17 +169,15 @@ class TrainingRun:
 
     # -- rollout ---------------------------------------------------------------------------------
     def rollout(self, step: int) -> Rollout:
-        cfg = self.cfg
+        cfg, sampling = self.cfg, self.cfg.sampling
         problems = self.source.batch(step, cfg.batch_size)
         prompts = [render_prompt(p, cfg.prompt_template) for p in problems]
-        seeds = [stable_seed(cfg.seed, step, i) for i in range(len(prompts))]
+        assert sampling.seed is not None  # RLConfig refuses unseeded rollouts
+        seeds = [stable_seed(sampling.seed, step, i) for i in range(len(prompts))]
         with autocast(self.device, cfg.precision):
-            results = self.backend.generate(
-                prompts, n=cfg.group_size, max_new_tokens=self.max_new_tokens,
-                temperature=cfg.temperature, top_p=cfg.top_p, seed=seeds,
-            )  # fmt: skip
+            results = self.backend.generate(prompts, **sampling.sampling_kwargs(), seed=seeds)
         rows, completions = flatten(problems, results)
-        row_prompts = [p for p in prompts for _ in range(cfg.group_size)]
+        row_prompts = [p for p in prompts for _ in range(sampling.n)]
         prompt_ids = [self._encode(p) for p in row_prompts]
         completion_ids = [list(c.token_ids or []) for c in completions]
         batch = pad_rows(prompt_ids, completion_ids, self.backend.pad_token_id, self.device)
@@ -210,12 +209,12 @@ class TrainingRun:
     def update(self, rollout: Rollout, step: int) -> dict[str, float]:
         cfg, algo, batch = self.cfg, self.algo, rollout.batch
         lr = self.state.scheduler.get_last_lr()[0]  # the rate of this step's first update
-        share = cfg.group_size if cfg.share_prompt else 1
+        share = cfg.sampling.n if cfg.share_prompt else 1
         ref = None
         if self.reference is not None:
             with torch.no_grad(), autocast(self.device, cfg.precision):
                 ref = token_stats(
-                    self.reference, batch, cfg.temperature, entropy=False, group_size=share
+                    self.reference, batch, cfg.sampling.temperature, entropy=False, group_size=share
                 ).logprobs
         single = cfg.updates_per_step == 1
         with torch.set_grad_enabled(single), autocast(self.device, cfg.precision):
@@ -284,8 +283,9 @@ class TrainingRun:
         c = self.cfg
         reward_text = " + ".join(f"{s.weight:g} * {s.name}" for s in c.rewards) or "none"
         run = (
-            f"{self.algo.title} on {c.policy}: {len(records)} steps of {c.batch_size} prompts x {c.group_size} "
-            f"samples (temperature {c.temperature}, at most {self.max_new_tokens} tokens), lr {c.lr:g}, seed {c.seed}."
+            f"{self.algo.title} on {c.policy}: {len(records)} steps of {c.batch_size} prompts x {c.sampling.n} "
+            f"samples (temperature {c.sampling.temperature}, at most {self.max_new_tokens} tokens, seed "
+            f"{c.sampling.seed}), lr {c.lr:g}, seed {c.seed}."
         )
         used = "" if self.algo.trains_on_outcome() else " (logged, not trained on)"
         outcome = f"Outcome rewards{used}: {reward_text}."

@@ -8,6 +8,11 @@ A method is one function registered in ``SEARCHES`` with the signature
 means adding a module with one registered function, never editing a dispatcher::
 
     results = search(problems, SearchConfig(method="beam", aggregation="product"), backend, prm)
+
+Two kinds: the selection rules (``bon``, ``majority``, ``weighted_vote``, and any rule registered with
+``prmkit.search.selection.register_rule``) sample ``sampling.n`` candidates and pick one of them, so
+``prmkit eval bon`` runs them too, on stored candidates; ``beam`` builds its candidates step by step
+and is a search method only.
 """
 
 from __future__ import annotations
@@ -15,51 +20,59 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from prmkit.config import moved_into
 from prmkit.data.prompts import DEFAULT_PROMPT
 from prmkit.data.records import Problem, Solution
 from prmkit.data.steps import StepStyle
 from prmkit.errors import ConfigError
+from prmkit.generation.base import SamplingConfig
 from prmkit.registry import Registry
 
 if TYPE_CHECKING:
     from prmkit.generation.base import GenerationBackend
     from prmkit.score.prm import PRM
 
-_BUILTIN_MODULES = ("prmkit.search.bon", "prmkit.search.vote", "prmkit.search.beam")
+_BUILTIN_MODULES = ("prmkit.search.selection", "prmkit.search.beam")
 
 
 @dataclass
 class SearchConfig:
     """How a verification method samples and picks.
 
-    Sampling: ``n``, ``temperature``, ``top_p``, ``max_new_tokens``, ``prompt_template``, ``seed``.
+    Sampling: ``sampling`` (``n`` candidates of at most ``max_new_tokens`` for the selection rules;
+    ``temperature``, ``top_p``, ``stop`` and ``seed`` for every method), ``prompt_template``,
+    ``step_style`` (one step format per solution: how text splits into steps, and what beam search
+    stops each step at and joins steps with, ``prmkit.data.steps.step_separator``).
     Verification: ``aggregation`` (how step scores become one solution score).
     Beam search: ``beam_width``, ``expansions``, ``max_depth``, ``step_max_tokens``, ``incremental``.
     """
+
+    RENAMED: ClassVar[dict[str, str]] = moved_into(
+        "sampling", SamplingConfig, {k: k for k in ("n", "temperature", "top_p", "max_new_tokens", "seed")}
+    )
 
     method: str = field(
         default="bon",
         metadata={"help": "verification method: bon, majority, weighted_vote, beam (or 'module:function')"},
     )
-    n: int = field(
-        default=8, metadata={"help": "candidates sampled per problem (bon, majority, weighted_vote)"}
+    sampling: SamplingConfig = field(
+        default_factory=lambda: SamplingConfig(n=8, max_new_tokens=512, temperature=0.7, top_p=1.0, seed=0),
+        metadata={
+            "help": "candidates per problem (n, for bon, majority, weighted_vote) and how they are sampled; "
+            "each problem derives its seed from seed and its id"
+        },
     )
     aggregation: str = field(
         default="min", metadata={"help": "step-score aggregation: min, product, last, mean, geometric_mean"}
     )
-    temperature: float = field(default=0.7, metadata={"help": "sampling temperature"})
-    top_p: float = field(default=1.0, metadata={"help": "nucleus sampling mass"})
-    max_new_tokens: int = field(default=512, metadata={"help": "most tokens per sampled solution"})
     prompt_template: str = field(
         default=DEFAULT_PROMPT, metadata={"help": "prompt format; {question} is replaced by the question"}
     )
     step_style: StepStyle = field(
-        default="paragraph", metadata={"help": "how generated text is split into steps"}
-    )
-    seed: int = field(
-        default=0, metadata={"help": "base seed; each problem derives its own from it and its id"}
+        default="paragraph",
+        metadata={"help": "how generated text is split into steps (beam search: where a step ends)"},
     )
     beam_width: int = field(
         default=4,
@@ -68,9 +81,6 @@ class SearchConfig:
     expansions: int = field(default=4, metadata={"help": "beam search: next steps sampled per kept solution"})
     max_depth: int = field(default=16, metadata={"help": "beam search: most steps per solution"})
     step_max_tokens: int = field(default=128, metadata={"help": "beam search: most tokens per step"})
-    step_separator: str = field(
-        default="\n\n", metadata={"help": "beam search: text that ends a step (the generation stop string)"}
-    )
     incremental: bool = field(
         default=True,
         metadata={
@@ -82,11 +92,9 @@ class SearchConfig:
         from prmkit.score.aggregate import check_aggregation
 
         check_aggregation(self.aggregation)
-        for name in ("n", "max_new_tokens", "beam_width", "expansions", "max_depth", "step_max_tokens"):
+        for name in ("beam_width", "expansions", "max_depth", "step_max_tokens"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if not self.step_separator:
-            raise ValueError("step_separator must not be empty: beam search stops generation at it")
 
 
 @dataclass
@@ -123,13 +131,12 @@ def require_prm(prm: PRM | None, method: str) -> PRM:
 def sample_candidates(
     problems: Sequence[Problem], cfg: SearchConfig, backend: GenerationBackend
 ) -> list[list[Solution]]:
-    """``cfg.n`` sampled solutions per problem, as ``prmkit generate`` samples them
+    """``cfg.sampling.n`` sampled solutions per problem, as ``prmkit generate`` samples them
     (``prmkit.generation.sample.sample_solutions``: ids ``{problem_id}-s{k}``, seeds from stable ids)."""
     from prmkit.generation.sample import sample_solutions
 
-    sampling = {"n": cfg.n, "max_new_tokens": cfg.max_new_tokens, "temperature": cfg.temperature, "top_p": cfg.top_p}
-    info = {"temperature": cfg.temperature}
-    return sample_solutions(backend, problems, sampling, cfg.seed, cfg.prompt_template, cfg.step_style, info)
+    s, info = cfg.sampling, {"temperature": cfg.sampling.temperature}
+    return sample_solutions(backend, problems, s.sampling_kwargs(), s.seed, cfg.prompt_template, cfg.step_style, info)
 
 
 def score_candidates(

@@ -2,10 +2,12 @@
 
 Every problem starts from its prompt. At each depth, each kept partial solution ("beam") samples
 ``expansions`` next steps (the root samples ``beam_width * expansions``, so every depth spends the same
-budget); generation stops at ``step_separator`` (``"\\n\\n"``), one call per depth for all beams of all
-problems, with any generation backend. Each new step is scored by a ``StepScorer`` (incrementally on
-the cached prefix by default) and the child's score is the ``aggregation`` of its step scores. A child
-whose step holds a final answer, ended the sequence (EOS, when the backend reports token ids), hit
+budget); generation stops at the step separator of ``step_style`` (``prmkit.data.steps.step_separator``:
+``"\\n\\n"`` for paragraphs), one call per depth for all beams of all problems, with any generation
+backend, at ``sampling.temperature`` and ``sampling.top_p``. Each new step is scored by a
+``StepScorer`` (incrementally on the cached prefix by default) and the child's score is the
+``aggregation`` of its step scores. A child whose step holds a final answer, ended the sequence (EOS,
+when the backend reports token ids), held one of ``sampling.stop`` (the step is cut there), hit
 ``step_max_tokens``, or reached ``max_depth`` is finished; identical next steps of one beam are
 scored once. Of all children of a problem, the best ``beam_width - completed`` are kept: the finished
 ones among them join the completed solutions (so a finished solution holds its slot), the others go
@@ -24,7 +26,8 @@ from rich.progress import Progress
 
 from prmkit.data.prompts import render_prompt
 from prmkit.data.records import Problem, Solution
-from prmkit.generation.base import Completion, GenerationBackend, stable_seed
+from prmkit.data.steps import join_steps, step_separator
+from prmkit.generation.base import Completion, GenerationBackend, cut_at_stop, stable_seed
 from prmkit.grading import extract_answer
 from prmkit.score.aggregate import aggregate
 from prmkit.score.prm import PRM
@@ -36,7 +39,7 @@ from prmkit.search.incremental import PrefixState, StepScorer, step_scorer
 class _Beam:
     state: PrefixState
     score: float = math.nan
-    finish: str = ""  # why it completed: answer, eos, length, empty, depth
+    finish: str = ""  # why it completed: answer, eos, stop, length, empty, depth
 
 
 @dataclass
@@ -47,12 +50,14 @@ class _Problem:
     completed: list[_Beam] = field(default_factory=list)
 
 
-def _finish(completion: Completion, step: str, eos_ids: set[int]) -> str:
+def _finish(completion: Completion, step: str, eos_ids: set[int], stopped: bool) -> str:
     """Why a freshly generated step ends its solution ("" when the solution goes on)."""
     if extract_answer(step) is not None:
         return "answer"
     if completion.token_ids and completion.token_ids[-1] in eos_ids:
         return "eos"
+    if stopped:
+        return "stop"
     if completion.finish_reason == "length":
         return "length"
     return ""
@@ -69,13 +74,14 @@ def _expand(
     """Score the distinct non-empty next steps of ``beam``; an empty step completes the beam itself."""
     steps: dict[str, str] = {}
     for completion in completions:
-        step = completion.text.strip()
+        text, stopped = cut_at_stop(completion.text, cfg.sampling.stop)
+        step = text.strip()
         if not step:
             if beam.state.steps and not beam.finish:
                 beam.finish = "empty"
                 node.completed.append(beam)
             continue
-        steps.setdefault(step, _finish(completion, step, eos_ids))
+        steps.setdefault(step, _finish(completion, step, eos_ids, stopped))
     children = scorer.extend(beam.state, list(steps))
     return [
         _Beam(child, aggregate(child.scores, cfg.aggregation), why)
@@ -93,9 +99,11 @@ def _step(
     """One depth of the search for every unfinished problem; returns the tokens generated."""
     work = [(node, beam) for node in nodes for beam in node.active]
     n = cfg.beam_width * cfg.expansions if depth == 0 else cfg.expansions
-    prompts = [node.prompt + "".join(s + cfg.step_separator for s in beam.state.steps) for node, beam in work]
-    seeds = [stable_seed(cfg.seed, node.problem.id, depth, j) for j, (node, _) in enumerate(work)]
-    sampling = {"temperature": cfg.temperature, "top_p": cfg.top_p, "stop": [cfg.step_separator]}
+    separator, base = step_separator(cfg.step_style), cfg.sampling.seed
+    prompts = [node.prompt + "".join(s + separator for s in beam.state.steps) for node, beam in work]
+    seeds = [None if base is None else stable_seed(base, node.problem.id, depth, j) for j, (node, _) in enumerate(work)]  # fmt: skip
+    # sampling.stop is applied to each step afterwards: a stop string ends the solution, not the step
+    sampling = {"temperature": cfg.sampling.temperature, "top_p": cfg.sampling.top_p, "stop": [separator]}
     results = backend.generate(prompts, n=n, max_new_tokens=cfg.step_max_tokens, seed=seeds, **sampling)
     eos_ids = set(getattr(backend, "eos_token_ids", ()) or ())
     children: dict[int, list[_Beam]] = {id(node): [] for node in nodes}
@@ -112,14 +120,14 @@ def _step(
     return sum(c.num_tokens for completions in results for c in completions)
 
 
-def _result(node: _Problem, stats: dict[str, object]) -> SearchResult:
+def _result(node: _Problem, stats: dict[str, object], cfg: SearchConfig) -> SearchResult:
     ranked = _rank(node.completed)
     solutions = [
         Solution(
             id=f"{node.problem.id}-beam{i}",
             problem_id=node.problem.id,
             steps=list(b.state.steps),
-            final_answer=extract_answer("\n\n".join(b.state.steps)),
+            final_answer=extract_answer(join_steps(list(b.state.steps), cfg.step_style)),
             generator={"method": "beam", "finish": b.finish},
         )
         for i, b in enumerate(ranked)
@@ -138,7 +146,9 @@ def _result(node: _Problem, stats: dict[str, object]) -> SearchResult:
 def beam_search(
     problems: Sequence[Problem], cfg: SearchConfig, backend: GenerationBackend, prm: PRM | None = None
 ) -> list[SearchResult]:
-    """PRM-guided step-level beam search (see the module docstring)."""
+    """PRM-guided step-level beam search (see the module docstring). It builds its candidates step by
+    step rather than picking among N sampled ones, so it is a search method and no selection rule
+    (``prmkit.search.selection``): ``prmkit eval bon`` does not run it."""
     scorer = step_scorer(require_prm(prm, cfg.method), cfg.incremental)
     nodes = [
         _Problem(p, render_prompt(p, cfg.prompt_template), [_Beam(scorer.start(p.question))])
@@ -164,4 +174,4 @@ def beam_search(
         "depth": depth,
         "aggregation": cfg.aggregation,
     }
-    return [_result(node, stats) for node in nodes]
+    return [_result(node, stats, cfg) for node in nodes]

@@ -12,7 +12,8 @@ A missing answer (None) gets cluster -1 and never receives votes.
   (``argmax_a sum_i 1[a_i = a] * RM(p, S_i)``), search-and-learn's weighted best-of-N.
 
 Both return the index of the winning cluster's first member, break ties toward the cluster that
-appears first, and return None when no solution has an answer.
+appears first, and return None when no solution has an answer. They are the readable rules behind the
+``majority`` and ``weighted_vote`` selection rules (``prmkit.search.selection``).
 """
 
 from __future__ import annotations
@@ -20,17 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from prmkit.data.records import Problem
-from prmkit.grading import grade_batch_status, solution_prediction
-from prmkit.score.aggregate import aggregate
-from prmkit.search.base import (
-    SEARCHES,
-    SearchConfig,
-    SearchResult,
-    require_prm,
-    sample_candidates,
-    score_candidates,
-)
+from prmkit.grading import grade_batch_status
 
 _CACHE_LIMIT = 200_000
 _equivalent: dict[tuple[str, str], bool] = {}  # (answer, representative) -> equivalent
@@ -115,40 +106,3 @@ def weighted_vote(clusters: Sequence[int], scores: Sequence[float]) -> int | Non
     if len(scores) != len(clusters):
         raise ValueError(f"{len(scores)} scores for {len(clusters)} answers")
     return _winner(clusters, scores)
-
-
-def _results(problems, candidates, chosen, scores, step_scores=None) -> list[SearchResult]:
-    out = []
-    for i, (problem, sols, pick) in enumerate(zip(problems, candidates, chosen)):
-        out.append(
-            SearchResult(
-                problem_id=problem.id,
-                solution=None if pick is None else sols[pick],
-                score=math.nan if pick is None else scores[i][pick],
-                candidates=list(sols),
-                step_scores=step_scores[i] if step_scores is not None else [],
-            )
-        )
-    return out
-
-
-@SEARCHES.register("majority")
-def majority(problems: Sequence[Problem], cfg: SearchConfig, backend, prm=None) -> list[SearchResult]:
-    """Self-consistency: sample ``cfg.n`` solutions and return one of the most frequent answer."""
-    candidates = sample_candidates(problems, cfg, backend)
-    clusters = answer_cluster_groups([[solution_prediction(s) for s in sols] for sols in candidates])
-    chosen = [majority_vote(c) for c in clusters]
-    shares = [[sum(x == c[i] for x in c) / len(c) for i in range(len(c))] for c in clusters]
-    return _results(problems, candidates, chosen, shares)
-
-
-@SEARCHES.register("weighted_vote")
-def weighted(problems: Sequence[Problem], cfg: SearchConfig, backend, prm=None) -> list[SearchResult]:
-    """PRM-weighted voting: answer clusters weighted by the ``cfg.aggregation`` of their step scores."""
-    prm = require_prm(prm, cfg.method)
-    candidates = sample_candidates(problems, cfg, backend)
-    step_scores = score_candidates(prm, problems, candidates)
-    scores = [[aggregate(s, cfg.aggregation) for s in rows] for rows in step_scores]
-    clusters = answer_cluster_groups([[solution_prediction(s) for s in sols] for sols in candidates])
-    chosen = [weighted_vote(c, w) for c, w in zip(clusters, scores)]
-    return _results(problems, candidates, chosen, scores, step_scores)

@@ -71,10 +71,10 @@ def trainer_loss(kind: str) -> Callable[..., torch.Tensor]:
 def _precision_flags(cfg: PRMTrainConfig, use_cuda: bool) -> dict[str, bool]:
     precision = cfg.precision
     if precision == "auto":
-        precision = ("bf16" if torch.cuda.is_bf16_supported() else "fp16") if use_cuda else "fp32"
-    if precision != "fp32" and not use_cuda:
-        raise ConfigError(f"precision {precision} needs a GPU; use fp32 on cpu")
-    return {"bf16": precision == "bf16", "fp16": precision == "fp16"}
+        precision = ("bfloat16" if torch.cuda.is_bf16_supported() else "float16") if use_cuda else "float32"
+    if precision != "float32" and not use_cuda:
+        raise ConfigError(f"precision {precision} needs a GPU; use float32 on cpu")
+    return {"bf16": precision == "bfloat16", "fp16": precision == "float16"}
 
 
 def load_backbone(cfg: PRMTrainConfig) -> tuple[Any, Any]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from prmkit.data.encoding import StepFormat
+from prmkit.devices import normalize_precision
 from prmkit.train.label_kinds import LabelKind
 
 
@@ -137,8 +138,11 @@ class PRMTrainConfig:
     resume: bool = field(
         default=True, metadata={"help": "resume from the latest checkpoint in output_dir/checkpoints"}
     )
-    precision: Literal["auto", "fp32", "bf16", "fp16"] = field(
-        default="auto", metadata={"help": "auto: bf16 (else fp16) on cuda, fp32 on cpu"}
+    precision: str = field(
+        default="auto",
+        metadata={
+            "help": "auto, float32, bfloat16 or float16; auto: bfloat16 (else float16) on cuda, float32 on cpu"
+        },
     )
     device: Literal["auto", "cpu", "cuda"] = field(default="auto", metadata={"help": "where to train"})
     gradient_checkpointing: bool = field(default=False, metadata={"help": "trade compute for memory"})
@@ -157,6 +161,7 @@ class PRMTrainConfig:
     )
 
     def __post_init__(self) -> None:
+        self.precision = normalize_precision(self.precision, ("auto", "float32", "bfloat16", "float16"))
         if self.objective == "orm" and self.labels == "soft":
             raise ValueError(
                 "an ORM learns final-answer correctness; --labels soft does not apply (use --labels hard)"
