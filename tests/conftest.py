@@ -103,3 +103,29 @@ def prmkit_server():
         if server.proc.poll() is None:
             server.proc.kill()
             server.proc.wait()
+
+
+@pytest.fixture
+def config_from_flags(monkeypatch):
+    """``resolve(runner, argv)``: the config a CLI command builds from ``argv`` (``runner``, the library
+    function the command hands it to, is stopped there), and the RenamedSetting messages on the way."""
+    from typer.testing import CliRunner
+
+    from prmkit.cli.main import app
+    from prmkit.config import RenamedSetting
+    from prmkit.errors import ConfigError
+
+    def resolve(runner: str, argv: list[str]) -> tuple[object, set[str]]:
+        seen = []
+
+        def config_only(cfg: object) -> None:
+            seen.append(cfg)
+            raise ConfigError("the config is all this test needs")
+
+        monkeypatch.setattr(runner, config_only)
+        with pytest.warns(RenamedSetting) as caught:
+            result = CliRunner().invoke(app, argv)
+        assert len(seen) == 1, result.output
+        return seen[0], {str(w.message).split(";")[0] for w in caught}
+
+    return resolve

@@ -194,19 +194,11 @@ def test_old_sampling_names_in_yaml_warn_and_land_in_the_sampling_block(tmp_path
     assert any("'sample_seed' is now 'sampling.seed'" in m for m in messages)
 
 
-def test_old_sampling_flags_warn_and_land_in_the_sampling_block(monkeypatch):
-    seen = []
-
-    def config_only(cfg):
-        seen.append(cfg)
-        raise ConfigError("the config is all this test needs")
-
-    monkeypatch.setattr("prmkit.evaluate.bon.run_bon_eval", config_only)
+def test_old_sampling_flags_warn_and_land_in_the_sampling_block(config_from_flags):
     flags = ["--n-max", "4", "--temperature", "0.9", "--top-p", "0.95", "--max-new-tokens", "32", "--sample-seed", "7"]
-    with pytest.warns(RenamedSetting) as caught:
-        result = CliRunner().invoke(app, ["eval", "bon", *flags])
-    assert [cfg.sampling for cfg in seen] == [NEW_SAMPLING], result.output
-    assert "BonEvalConfig: 'n_max' is now 'sampling.n'" in {str(w.message).split(";")[0] for w in caught}
+    cfg, messages = config_from_flags("prmkit.evaluate.bon.run_bon_eval", ["eval", "bon", *flags])
+    assert cfg.sampling == NEW_SAMPLING
+    assert "BonEvalConfig: 'n_max' is now 'sampling.n'" in messages
 
 
 def test_a_store_saved_under_the_old_names_resumes_with_a_warning(tmp_path):

@@ -342,24 +342,11 @@ def test_old_critic_names_in_yaml_warn_and_land_in_generation_and_sampling(tmp_p
     assert {f"{path}: 'critic' is now 'generation'", f"{path}: 'critic_samples' is now 'sampling.n'"} <= messages
 
 
-def test_old_critic_flags_warn_and_land_in_generation_and_sampling(monkeypatch):
-    from prmkit.config import RenamedSetting
-    from prmkit.errors import ConfigError
-
-    seen = []
-
-    def config_only(cfg):
-        seen.append(cfg)
-        raise ConfigError("the config is all this test needs")
-
-    monkeypatch.setattr("prmkit.evaluate.processbench.run_processbench", config_only)
+def test_old_critic_flags_warn_and_land_in_generation_and_sampling(config_from_flags):
     flags = ["--critic.model", "judge", "--critic.base-url", "http://x/v1", "--critic-samples", "3",
              "--critic-temperature", "0.5", "--critic-top-p", "0.8", "--critic-max-new-tokens", "64",
              "--critic-seed", "2"]  # fmt: skip
-    with pytest.warns(RenamedSetting) as caught:
-        result = CliRunner().invoke(app, ["eval", "processbench", *flags])
-    assert len(seen) == 1, result.output
-    assert (seen[0].mode, seen[0].generation.model, seen[0].generation.base_url) == ("critic", "judge", "http://x/v1")
-    assert seen[0].sampling == NEW_SAMPLING
-    messages = {str(w.message).split(";")[0] for w in caught}
+    cfg, messages = config_from_flags("prmkit.evaluate.processbench.run_processbench", ["eval", "processbench", *flags])
+    assert (cfg.mode, cfg.generation.model, cfg.generation.base_url) == ("critic", "judge", "http://x/v1")
+    assert cfg.sampling == NEW_SAMPLING
     assert {"ProcessBenchConfig: 'critic' is now 'generation'", "ProcessBenchConfig: 'critic_samples' is now 'sampling.n'"} <= messages
