@@ -20,7 +20,6 @@ of ``prmkit eval processbench --data`` for a ProcessBench-style evaluation on sy
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +39,7 @@ from prmkit.evaluate.candidates import (
 from prmkit.evaluate.config import BonEvalConfig
 from prmkit.evaluate.diagnostics import run_diagnostics
 from prmkit.evaluate.methods import CandidateArrays, label, method_picks
+from prmkit.generation.base import without_api_key
 from prmkit.metrics.bootstrap import bootstrap_ci
 
 STAGE = "bon"
@@ -161,10 +161,7 @@ def write_outputs(
 def run_bon_eval(cfg: BonEvalConfig) -> dict[str, Any]:
     """Sample (or resume), analyse and write every output; returns the BoN metrics."""
     folder = artifacts.stage_dir(cfg.run_dir, STAGE)
-    save_config(
-        dataclasses.replace(cfg, generation=dataclasses.replace(cfg.generation, api_key=None)),
-        folder / "config.yaml",
-    )
+    save_config(without_api_key(cfg), folder / "config.yaml")
     problems = load_problems(cfg)
     records = collect_candidates(cfg, problems, folder, cfg.identity())
     truth = labelled(records)

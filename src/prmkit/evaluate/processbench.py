@@ -37,6 +37,7 @@ from prmkit.errors import ConfigError, DataError
 from prmkit.evaluate import plots
 from prmkit.evaluate.config import ProcessBenchConfig
 from prmkit.evaluate.critic import critique
+from prmkit.generation.base import without_api_key
 from prmkit.metrics.processbench import Prediction, best_threshold, first_below, headline, subset_metrics
 
 STAGE = "processbench"
@@ -302,10 +303,7 @@ def write_outputs(
 def run_processbench(cfg: ProcessBenchConfig) -> dict[str, Any]:
     """Evaluate in the configured mode and write every output; returns the metrics."""
     folder = artifacts.stage_dir(cfg.run_dir, STAGE)
-    save_config(
-        dataclasses.replace(cfg, generation=dataclasses.replace(cfg.generation, api_key=None)),
-        folder / "config.yaml",
-    )
+    save_config(without_api_key(cfg), folder / "config.yaml")
     examples = load_examples(cfg)
     if not examples:
         raise ConfigError(f"no solutions to evaluate in {cfg.data!r}")

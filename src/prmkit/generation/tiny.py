@@ -62,6 +62,14 @@ def special_ids(tokenizer: Any) -> tuple[int | None, int | None, int | None]:
     return tokenizer.pad_token_id, tokenizer.bos_token_id, tokenizer.eos_token_id
 
 
+def generation_defaults(tokenizer: Any, **settings: Any) -> Any:
+    """The ``GenerationConfig`` a small Llama is saved with: the tokenizer's special ids, plus ``settings``."""
+    from transformers import GenerationConfig
+
+    pad, bos, eos = special_ids(tokenizer)
+    return GenerationConfig(bos_token_id=bos, eos_token_id=eos, pad_token_id=pad, **settings)
+
+
 def tiny_llama(
     vocab_size: int, hidden: int = 128, layers: int = 2, heads: int = 4, seed: int = 0, **overrides: Any
 ) -> Any:

@@ -22,7 +22,7 @@ from prmkit.data.prompts import render_prompt
 from prmkit.data.records import Problem
 from prmkit.devices import resolve_device
 from prmkit.errors import ConfigError
-from prmkit.generation.tiny import llama_config, special_ids
+from prmkit.generation.tiny import generation_defaults, llama_config, special_ids
 from prmkit.synthetic.chain import Chain
 from prmkit.synthetic.habits import HabitsConfig, apply_habits
 from prmkit.synthetic.mistakes import inject_mistake
@@ -97,7 +97,7 @@ def encode_batch(tokenizer, pairs: list[tuple[str, str]], max_length: int) -> di
 
 def build_model(cfg: PolicyTrainConfig, tokenizer):
     """A freshly initialised ``LlamaForCausalLM`` (seeded) with a generation config for the world."""
-    from transformers import GenerationConfig, LlamaForCausalLM
+    from transformers import LlamaForCausalLM
 
     torch.manual_seed(cfg.seed)
     config = llama_config(
@@ -105,12 +105,7 @@ def build_model(cfg: PolicyTrainConfig, tokenizer):
         special_ids(tokenizer), cfg.max_length, tie_word_embeddings=True,
     )  # fmt: skip
     model = LlamaForCausalLM(config)
-    model.generation_config = GenerationConfig(
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-        max_new_tokens=max_new_tokens(cfg.world, tokenizer),
-    )
+    model.generation_config = generation_defaults(tokenizer, max_new_tokens=max_new_tokens(cfg.world, tokenizer))
     return model
 
 
