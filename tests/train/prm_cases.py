@@ -29,3 +29,13 @@ def rule_data(n: int, seed: str) -> list[LabeledSolution]:
         )  # fmt: skip
         out.append(LabeledSolution(problem=problem, solution=solution, labels=labels))
     return out
+
+
+def paired_rule_data(n: int, seed: str) -> list[LabeledSolution]:
+    """``rule_data`` with two solutions per problem id, so the within-problem ranking AUROC is defined."""
+    out = []
+    for i, record in enumerate(rule_data(n, seed)):
+        problem = record.problem.model_copy(update={"id": f"{seed}-{i // 2}"})
+        solution = record.solution.model_copy(update={"problem_id": problem.id})
+        out.append(record.model_copy(update={"problem": problem, "solution": solution}))
+    return out

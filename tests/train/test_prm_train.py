@@ -8,7 +8,7 @@ import random
 
 import pytest
 import torch
-from prm_cases import rule_data
+from prm_cases import paired_rule_data, rule_data
 from safetensors import safe_open
 from transformers import AutoModelForTokenClassification, LlamaForCausalLM
 from typer.testing import CliRunner
@@ -18,7 +18,8 @@ from prmkit.config import RenamedSetting, load_config
 from prmkit.data.jsonl import write_jsonl
 from prmkit.data.records import LabeledSolution, Problem, Solution, StepLabels
 from prmkit.errors import ConfigError
-from prmkit.metrics.steps import solution_step_metrics
+from prmkit.grading.batch import final_correctness
+from prmkit.metrics.steps import ranking_auroc, solution_step_metrics
 from prmkit.score import CONTRACT_FILE, PRMContract, load_prm, tiny
 from prmkit.train.prm import _precision_flags, init_prm, train_prm
 from prmkit.train.prm_config import PRMTrainConfig
@@ -181,6 +182,16 @@ def test_trains_from_public_formats(backbone, tmp_path, data_dir):
     assert [e.labels.soft for e in stepwise] == [e.labels.soft for e in rule_data(12, "trl")]  # floats kept
     soft = train_prm(stepwise, _cfg(backbone, tmp_path, "trl", labels="soft", max_steps=1, batch_size=4))
     assert soft.train_examples > 0
+
+
+def test_the_held_out_ranking_auroc_pairs_each_solution_with_its_own_problem(backbone, tmp_path):
+    held = paired_rule_data(40, "paired")
+    cfg = _cfg(backbone, tmp_path, "rank", max_steps=5, batch_size=4)  # several held-out batches
+    result = train_prm(rule_data(40, "train"), cfg, held)
+    prm = load_prm(result.output_dir, device="cpu")
+    least = [min(row) for row in prm.score([r.problem for r in held], [r.solution for r in held])]
+    expected = ranking_auroc([r.problem.id for r in held], final_correctness(held), least)
+    assert result.metrics["eval_ranking_auroc"] == pytest.approx(expected, abs=1e-6)
 
 
 def test_zero_steps_saves_and_evaluates_the_untrained_baseline(backbone, tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import typer
 
@@ -17,6 +18,8 @@ def _run(cfg: PRMTrainConfig) -> None:
     train = load_labelled(cfg.data, cfg.data_format, "--data")
     held_out = load_labelled(cfg.eval_data, cfg.data_format, "--eval-data") if cfg.eval_data else None
     result = train_prm(train, cfg, held_out)
+    if int(os.environ.get("RANK", "0")) != 0:  # under torchrun / accelerate launch the first process reports
+        return
     summary = {
         "output_dir": str(result.output_dir),
         "train": result.train_examples,

@@ -264,21 +264,29 @@ def train_prm(
         callbacks=[RichProgress()],
     )
     trainer.remove_callback(PrinterCallback)
-    last = last_complete_checkpoint(checkpoints) if cfg.resume else None
-    if last is not None:
-        refuse_changed_settings(cfg, Path(cfg.output_dir) / "train_config.yaml", RESUMABLE_FIELDS,
-                                "or pass --no-resume to start over")  # fmt: skip
-    save_config(cfg, Path(cfg.output_dir) / "train_config.yaml")
+    # Under torchrun / accelerate launch every process runs this function; the first one alone
+    # touches the output folder, and the others wait for it.
+    with args.main_process_first(local=False, desc="checking the output folder"):
+        last = last_complete_checkpoint(checkpoints) if cfg.resume else None  # the first removes torn ones
+        if args.process_index == 0:
+            if last is not None:
+                refuse_changed_settings(cfg, Path(cfg.output_dir) / "train_config.yaml", RESUMABLE_FIELDS,
+                                        "or pass --no-resume to start over")  # fmt: skip
+            save_config(cfg, Path(cfg.output_dir) / "train_config.yaml")
     if cfg.max_steps != 0:
         if step_positions and last is None:
             trainer.calibrate_head()
         trainer.train(resume_from_checkpoint=last)
+    # Evaluation gathers every process's share of the held-out set: the metrics cover all of it.
     metrics = {k: float(v) for k, v in trainer.evaluate().items()} if has_eval else {}
 
     final = trainer.model.merge_and_unload() if cfg.lora else trainer.model
-    result = save_prm(
-        final, tokenizer, cfg, metrics, len(train_set), len(eval_set) if eval_set is not None else 0
-    )
+    sizes = (len(train_set), len(eval_set) if eval_set is not None else 0)
+    if trainer.is_world_process_zero():
+        result = save_prm(trainer.accelerator.unwrap_model(final), tokenizer, cfg, metrics, *sizes)
+    else:
+        result = TrainResult(Path(cfg.output_dir), metrics, *sizes)
+    trainer.accelerator.wait_for_everyone()
     result.resumed_from = last
     return result
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torch.utils.data import SequentialSampler
 from transformers import Trainer
 
 from prmkit.data.encoding import StepBatch
@@ -55,6 +56,12 @@ class PRMTrainer(Trainer):
         if self.problems is None:
             return super()._get_train_sampler(train_dataset)
         return ProblemGroupedSampler(self.problems, self.args.seed)
+
+    def _get_eval_sampler(self, eval_dataset: Any) -> Any:
+        """Held-out rows in dataset order, never grouped by length: the ranking AUROC pairs each row
+        with its problem by position. Under several processes, None lets accelerate shard the rows in
+        order, and the gathered predictions come back in that order."""
+        return SequentialSampler(eval_dataset) if self.args.world_size <= 1 else None
 
     def compute_loss(
         self, model: Any, inputs: dict[str, Any], return_outputs: bool = False, num_items_in_batch: Any = None
