@@ -171,8 +171,9 @@ def main() -> None:
     parser.add_argument(
         "--prm-batch-size", type=int, default=16, help="sequences per forward pass in the server"
     )
-    parser.add_argument("--max-wait-ms", type=float, default=5.0, help="the server's batching window")
+    parser.add_argument("--max-wait-ms", type=float, default=0.0, help="the server's batching window")
     parser.add_argument("--skip-throughput", action="store_true", help="measure fairness only")
+    parser.add_argument("--skip-fairness", action="store_true", help="measure throughput only")
     args = parser.parse_args()
 
     rng = random.Random(0)
@@ -187,11 +188,13 @@ def main() -> None:
         print(f"{args.requests} requests of 4-9 steps per row; server torch threads: {args.threads}")
         if not args.skip_throughput:
             throughput(prm, bodies, args)
-        fairness(prm, bodies, args.threads)
+        if not args.skip_fairness:
+            fairness(prm, bodies, args.threads)
 
 
 def throughput(prm: str, bodies: list[dict], args: argparse.Namespace) -> None:
     print(f"{'batching':9} {'clients':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'batches':>8}")
+    rates: dict[tuple[bool, int], float] = {}
     for batching in (True, False):
         proc, url = start_server(prm, batching, args.threads, args.prm_batch_size, args.max_wait_ms)
         try:
@@ -201,11 +204,14 @@ def throughput(prm: str, bodies: list[dict], args: argparse.Namespace) -> None:
                 seconds, latencies = asyncio.run(run_clients(url, bodies, clients))
                 batches = httpx.get(f"{url}/health").json()["batches"] - before
                 p50, p99 = statistics.median(latencies), percentile(latencies, 0.99)
+                rates[batching, clients] = len(bodies) / seconds
                 row = f"{'on' if batching else 'off':9} {clients:7d} {len(bodies) / seconds:8.1f}"
                 print(f"{row} {p50 * 1000:8.1f} {p99 * 1000:8.1f} {batches:8d}")
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=60)
+    ratios = ", ".join(f"{c} clients {rates[True, c] / rates[False, c]:.2f}" for c in args.concurrency)
+    print(f"req/s with batching over without: {ratios}")
 
 
 if __name__ == "__main__":

@@ -189,6 +189,38 @@ def test_concurrent_requests_share_one_scoring_call():
     assert [r[0][0] for r in results] == [float(i) for i in range(1, 9)]  # each got its own rows back
 
 
+def test_an_idle_batcher_scores_at_once_and_batches_what_queues_meanwhile():
+    import threading
+    import time
+
+    calls: list[int] = []
+    gate = threading.Event()
+
+    async def main():
+        batcher = Batcher(_recording_score(calls, gate))  # the defaults: batching on, no waiting
+        batcher.start()
+        first = asyncio.ensure_future(batcher.submit(["x"], [["s"]]))
+        await asyncio.sleep(0.05)  # the lone request is in its forward pass (held by the gate)
+        rest = [asyncio.ensure_future(batcher.submit(["x" * i], [["s"]])) for i in range(2, 6)]
+        await asyncio.sleep(0.05)
+        gate.set()
+        start = time.perf_counter()
+        await asyncio.gather(first, *rest)
+        lone = asyncio.get_running_loop().time()
+        await batcher.submit(["y"], [["s"]])  # idle again: scored with no window to wait out
+        waited = asyncio.get_running_loop().time() - lone
+        await batcher.stop()
+        return time.perf_counter() - start, waited
+
+    _, waited = asyncio.run(main())
+    assert calls == [1, 4, 1]  # the four that queued during the first pass went in one call
+    assert waited < 0.05
+
+
+def test_the_server_batches_by_default_on_an_accelerator_only():
+    assert ServeConfig().batching is None and ServeConfig().max_wait_ms == 0
+
+
 def test_without_batching_each_request_is_scored_alone():
     calls: list[int] = []
 

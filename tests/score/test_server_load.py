@@ -59,7 +59,7 @@ def test_burst_then_graceful_shutdown(prm_dir, prmkit_server):
     requests = _requests(64)
     good = [r[2] for r in requests if r[2] is not None]
     offline = load_prm(prm_dir).score([q for q, _ in good], [s for _, s in good])
-    server = prmkit_server(prm_dir, "--max-wait-ms", "300")
+    server = prmkit_server(prm_dir, "--batching", "--max-wait-ms", "300")
     url, signalled = server.url, False
     try:
         responses = asyncio.run(_burst(server, requests, clients=16))

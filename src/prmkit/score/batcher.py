@@ -3,10 +3,12 @@
 Work runs in two lanes, each with its own scoring thread, so that one costly request cannot stall
 the others:
 
-- **Interactive** (requests of at most ``lane_tokens`` tokens): one worker takes the oldest request,
-  keeps collecting for up to ``max_wait_ms`` or until ``max_batch_size`` solutions or ``lane_tokens``
-  tokens are waiting, and scores them all with one ``PRM.score_encoded`` call. No batch costs more
-  than one forward pass over ``lane_tokens`` tokens.
+- **Interactive** (requests of at most ``lane_tokens`` tokens): one worker takes the oldest request
+  and every request queued behind it, up to ``max_batch_size`` solutions and ``lane_tokens`` tokens,
+  and scores them all with one ``PRM.score_encoded`` call (which pads sequences of similar length
+  together). It does not wait for more (unless ``max_wait_ms`` > 0): batches form from the requests
+  that queue while a forward pass runs, so batching adds no latency when the server is idle. No batch
+  costs more than one forward pass over ``lane_tokens`` tokens.
 - **Bulk** (larger requests): the requests take turns, a slice of at most ``lane_tokens`` tokens (at
   least one solution) at a time, so a request of 64 long solutions does not hold back the next one.
 
@@ -94,7 +96,7 @@ class Batcher:
         self,
         score: ScoreFn,
         max_batch_size: int = 32,
-        max_wait_ms: float = 5.0,
+        max_wait_ms: float = 0.0,
         max_queue: int = 256,
         batching: bool = True,
         lane_tokens: int = 4096,

@@ -98,14 +98,22 @@ class ServeConfig(PRMConfig):
     aggregation: str = field(
         default="min", metadata={"help": "default step aggregation: min, product, last, mean, geometric_mean"}
     )
-    batching: bool = field(
-        default=True, metadata={"help": "batch concurrent requests into shared forward passes"}
+    batching: bool | None = field(
+        default=None,
+        metadata={
+            "help": "score the requests that queued while the model was busy in one call (default: on an "
+            "accelerator, where one request leaves most of it idle; off on CPU, where it gains nothing)"
+        },
     )
     max_batch_size: int = field(
         default=32, metadata={"help": "most solutions gathered into one scoring call"}
     )
     max_wait_ms: float = field(
-        default=5.0, metadata={"help": "how long the first request waits for others to join its batch"}
+        default=0.0,
+        metadata={
+            "help": "how long a request the idle model could score at once waits for others to join it (0: "
+            "not at all; batches form from what queues during a forward pass)"
+        },
     )
     max_queue: int = field(
         default=256, metadata={"help": "requests waiting beyond this are refused with 503"}
@@ -144,6 +152,8 @@ class ServeConfig(PRMConfig):
                 "max_batch_size, max_queue, max_body_bytes, max_steps, max_solutions, max_request_tokens and "
                 "lane_tokens must be positive"
             )
+        if self.max_wait_ms < 0:
+            raise ValueError(f"max_wait_ms must be >= 0, got {self.max_wait_ms}")
         if not 0 <= self.port <= 65535:
             raise ValueError(f"port must lie in 0..65535, got {self.port}")
 

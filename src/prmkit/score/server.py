@@ -179,8 +179,9 @@ def create_app(prm: PRM, cfg: ServeConfig) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        batching = prm.device.type != "cpu" if cfg.batching is None else cfg.batching
         batcher = Batcher(
-            prm.score_encoded, cfg.max_batch_size, cfg.max_wait_ms, cfg.max_queue, cfg.batching, cfg.lane_tokens,
+            prm.score_encoded, cfg.max_batch_size, cfg.max_wait_ms, cfg.max_queue, batching, cfg.lane_tokens,
             lane_threads(prm),
         )  # fmt: skip
         batcher.start()
