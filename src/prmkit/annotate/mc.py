@@ -131,7 +131,8 @@ class MCConfig:
         default="", metadata={"help": "Ray cluster address ('' : $RAY_ADDRESS or a local instance)"}
     )
     ray_workers: int = field(
-        default=0, metadata={"help": "Ray actors, each with its own backend (0: one per cluster CPU)"}
+        default=0,
+        metadata={"help": "Ray tasks at once, each worker process keeping its backend (0: one per cluster CPU)"},
     )
     ray_chunk: int = field(default=32, metadata={"help": "solutions per Ray task"})
     progress: bool = field(default=True, metadata={"help": "show a progress bar"})
