@@ -18,7 +18,7 @@ export OMP_NUM_THREADS ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 export RAY_AUTH_MODE ?= disabled
 
-.PHONY: quickstart test test-all test-latest lock bench lint install chromium
+.PHONY: quickstart test test-all test-latest test-verl lock bench lint install chromium
 
 # $(call venv,DIR): a virtualenv in DIR with an up-to-date pip and torch.
 define venv
@@ -68,6 +68,18 @@ test-latest: chromium
 	$(LATEST)/bin/python -m pip freeze --all --exclude-editable > $(LATEST)/versions.txt
 	@echo "== newest versions (also in $(LATEST)/versions.txt):" && cat $(LATEST)/versions.txt
 	$(LATEST)/bin/python -m pytest $(ARGS)
+
+# prmkit's rewards called by real verl (CPU, no GPU extras). verl pins its own transformers range, so it
+# gets an environment of its own, with prmkit installed beside it without its dependencies (prmkit's
+# rewards need only the light ones) and tested by tests/rl/test_verl_real.py.
+VERL_VENV ?= .venv-verl
+VERL ?= verl==0.9.1
+test-verl:
+	$(call venv,$(VERL_VENV))
+	$(VERL_VENV)/bin/python -m pip install -q "$(VERL)" "math-verify>=0.9,<1" "typer>=0.29,<1" "rich>=15,<16" \
+		"pydantic>=2.14,<3" "httpx>=0.29,<1" "pytest>=9.2,<10" "pytest-timeout>=2.4,<3"
+	$(VERL_VENV)/bin/python -m pip install -q --no-deps -e .
+	$(VERL_VENV)/bin/python -m pytest -W "ignore::DeprecationWarning" tests/rl/test_verl_real.py $(ARGS)
 
 # Pin the versions test-latest just passed with (torch excluded: see TORCH above).
 lock: test-latest
