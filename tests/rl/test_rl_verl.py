@@ -97,6 +97,17 @@ def test_the_documented_verl_recipe_builds_its_rewards():
     assert "custom_reward_function.name=compute_score_batch" in text and "reward_manager=batch" in text
 
 
+def test_the_step_ppo_recipe_uses_prmkit_s_step_manager():
+    import subprocess
+    from pathlib import Path
+
+    script = Path(__file__).parents[2] / "configs" / "verl-ppo-math-shepherd-step.sh"
+    subprocess.run(["bash", "-n", str(script)], check=True)
+    text = script.read_text()
+    assert "reward.reward_manager.name=prmkit_step" in text and "prmkit.rl.verl_manager" in text
+    assert "algorithm.kl_ctrl.kl_coef=0.04" in text  # Math-Shepherd's KL coefficient
+
+
 def test_length_rewards_use_the_valid_response_length_verl_passes(monkeypatch):
     """The released Format-Length code scores verl's valid response length (EOS included), not a
     re-tokenisation of the decoded text, which has lost the EOS token."""

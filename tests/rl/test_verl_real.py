@@ -3,8 +3,10 @@ in an environment of its own; the default suite skips this file).
 
 A ``DataProto`` is built as verl's trainer builds it, from tokenised prompts and responses with left-
 and right-padding. verl's own ``naive`` and ``batch`` reward managers must put prmkit's scores on each
-response's last valid token, equal to prmkit's own rewards on the same responses; prmkit's manager
-must also give the length rewards verl's valid response length (EOS included).
+response's last valid token, equal to prmkit's own rewards on the same responses. prmkit's managers
+run as verl's reward loop runs them (``run_single`` per sample, then ``assemble_rm_scores``): ``prmkit``
+must give the length rewards verl's valid response length (EOS included), and ``prmkit_step`` must
+put each step's PRM reward on the step's last token.
 """
 
 from __future__ import annotations
@@ -74,12 +76,51 @@ def test_verl_s_batch_and_naive_managers_give_prmkit_s_scores_at_the_last_valid_
     assert last_token_rewards(batch(data), lengths) == pytest.approx(expected)
 
 
-def test_prmkit_s_manager_scores_length_on_verl_s_valid_response_length():
-    import prmkit.rl.verl_manager  # noqa: F401  (registers "prmkit")
+def reward_loop(name: str, tokenizer, settings: dict, data: DataProto) -> torch.Tensor:
+    """``rm_scores`` as verl's reward loop computes them: ``run_single`` on each sample, then the
+    manager class's ``assemble_rm_scores``."""
+    import asyncio
 
+    from omegaconf import OmegaConf
+    from verl.experimental.reward_loop.reward_manager import get_reward_manager_cls as loop_manager
+
+    import prmkit.rl.verl_manager  # noqa: F401  (registers "prmkit" and "prmkit_step")
+
+    cls = loop_manager(name)
+    config = OmegaConf.create({"reward": {"reward_kwargs": settings}})
+
+    async def run() -> list[dict]:
+        manager = cls(config, tokenizer, None)
+        return await asyncio.gather(*(manager.run_single(data[i : i + 1]) for i in range(len(data))))
+
+    return cls.assemble_rm_scores(data, [out["reward_score"] for out in asyncio.run(run())])
+
+
+def test_prmkit_s_manager_scores_length_on_verl_s_valid_response_length():
     tokenizer = char_tokenizer()
     data, lengths = data_proto(tokenizer)
-    manager = get_reward_manager_cls("prmkit")(tokenizer, 0, rewards=REWARDS)
-    got = last_token_rewards(manager(data), lengths)
+    got = last_token_rewards(reward_loop("prmkit", tokenizer, {"rewards": REWARDS}, data), lengths)
     assert got == pytest.approx(prmkit_own(lengths))  # L = valid length, EOS included
     assert got != pytest.approx(prmkit_own([n - 1 for n in lengths]))  # not the re-tokenised text's length
+
+
+@pytest.mark.parametrize("transform", ["raw", "delta"])
+def test_the_step_manager_puts_each_step_s_prm_score_on_the_step_s_last_token(tmp_path, transform):
+    from prmkit.rl.prm_rewards import PRMReward, step_spans
+    from prmkit.rl.steps import step_rewards
+    from prmkit.score import tiny
+
+    folder = str(tiny.make_prmkit_prm(tmp_path / "prm"))
+    tokenizer = char_tokenizer()  # one token per character: a step ending at character e ends at token e - 1
+    data, lengths = data_proto(tokenizer)
+    settings = {"prm": folder, "step_transform": transform, "device": "cpu"}
+    got = reward_loop("prmkit_step", tokenizer, settings, data)
+    own = PRMReward(folder, device="cpu").step_scores(completions=RESPONSES, question=[QUESTION] * len(RESPONSES))
+    for i, text in enumerate(RESPONSES):
+        expected = torch.zeros(got.shape[1])
+        for (_, end), reward in zip(step_spans(text), step_rewards(own[i], transform)):
+            expected[end - 1] += reward
+        assert len(own[i]) == len(step_spans(text)) >= 1
+        assert got[i].tolist() == pytest.approx(expected.tolist(), abs=1e-6)  # nothing on EOS or padding
+        assert got[i, lengths[i] - 1] == 0  # the EOS token ends no step
+    assert got[0].count_nonzero() == 2  # the two-step response: a reward at the end of each step

@@ -39,7 +39,7 @@ from prmkit.rl.algos import (
 )  # fmt: skip
 from prmkit.rl.config import PPOConfig
 from prmkit.rl.rollout import Rollout, TokenBatch, token_stats
-from prmkit.rl.steps import place_step_rewards, token_char_ends
+from prmkit.rl.steps import dense_step_rewards
 from prmkit.rl.trainer import Algorithm, RLResult, Tensors, train
 
 
@@ -122,11 +122,12 @@ class PPO(Algorithm):
         scores = self.prm.step_scores(**rollout.columns())
         out = torch.zeros(rollout.batch.mask.shape)
         probs: list[float] = []
-        for i, (text, ids) in enumerate(zip(rollout.completions, rollout.completion_ids)):
-            ends = token_char_ends(self.tokenizer, text, ids)
-            for t, reward in place_step_rewards(
-                scores[i], self.prm.step_spans(text), ends, self.cfg.step_transform
-            ):
+        placed = dense_step_rewards(
+            scores, rollout.completions, rollout.completion_ids, self.prm.step_spans, self.tokenizer,
+            self.cfg.step_transform,
+        )  # fmt: skip
+        for i, steps in enumerate(placed):
+            for t, reward in steps:
                 out[i, t] += reward
             probs += [p for p in scores[i] if not math.isnan(p)]
         return out, {

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from prmkit.rl.config import StepTransform
@@ -103,3 +103,20 @@ def place_step_rewards(
     if len(spans) != len(scores):
         raise ValueError(f"{len(scores)} step scores for {len(spans)} step spans")
     return list(zip(last_tokens(char_ends, spans), rewards))
+
+
+def dense_step_rewards(
+    scores: Sequence[Sequence[float]],
+    texts: Sequence[str],
+    ids: Sequence[Sequence[int]],
+    spans_of: Callable[[str], Sequence[tuple[int, int]]],
+    tokenizer: Any,
+    transform: StepTransform,
+) -> list[list[tuple[int, float]]]:
+    """(token index, reward) of every step of each completion: its text, its sampled token ids, its
+    steps' PRM ``scores`` and character spans (``spans_of``). Step-by-step PPO and the verl step
+    manager place rewards with this one function."""
+    return [
+        place_step_rewards(row, spans_of(text), token_char_ends(tokenizer, text, token_ids), transform)
+        for row, text, token_ids in zip(scores, texts, ids)
+    ]
