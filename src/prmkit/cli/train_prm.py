@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 
 import typer
 
@@ -18,7 +17,7 @@ def _run(cfg: PRMTrainConfig) -> None:
     train = load_labelled(cfg.data, cfg.data_format, "--data")
     held_out = load_labelled(cfg.eval_data, cfg.data_format, "--eval-data") if cfg.eval_data else None
     result = train_prm(train, cfg, held_out)
-    if int(os.environ.get("RANK", "0")) != 0:  # under torchrun / accelerate launch the first process reports
+    if not result.main_process:  # under torchrun / accelerate launch the first process reports
         return
     summary = {
         "output_dir": str(result.output_dir),

@@ -11,6 +11,7 @@ fingerprint of each local model's weights (``weights_fingerprint``).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 from collections.abc import Sequence
@@ -143,12 +144,11 @@ class Collector:
         cfg = self.cfg
         n_max = cfg.sampling.n
         model = {"backend": cfg.generation.backend, "model": cfg.generation.model}
-        shared = (cfg.sampling.seed, cfg.prompt_template, cfg.step_style)
 
         def sample(n: int, temperature: float, greedy: bool = False) -> list[list[Solution]]:
-            sampling = {**cfg.sampling.sampling_kwargs(), "n": n, "temperature": temperature}
+            sampling = dataclasses.replace(cfg.sampling, n=n, temperature=temperature)
             info = {**model, "temperature": temperature}
-            return sample_solutions(self.backend, problems, sampling, *shared, info, greedy)
+            return sample_solutions(self.backend, problems, sampling, cfg.prompt_template, cfg.step_style, info, greedy)
 
         solutions = sample(n_max, cfg.sampling.temperature)
         if cfg.greedy:

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from prmkit.search.selection import take_subsets
+
 
 def budgets(n_max: int) -> list[int]:
     """1, 2, 4, ... up to ``n_max`` (``n_max`` itself is included when it is not a power of two)."""
@@ -37,11 +39,6 @@ def subsets(rng: np.random.Generator, problems: int, n_max: int, n: int, repeats
     return np.argsort(rng.random((problems, repeats, n_max)), axis=-1)[..., :n]
 
 
-def _take(values: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """values (P, n_max) gathered at idx (P, R, N) -> (P, R, N)."""
-    return np.take_along_axis(values[:, None, :], idx, axis=-1)
-
-
 def picked_correct(correct: np.ndarray, chosen: np.ndarray) -> np.ndarray:
     """(P,) share of subsets whose pick is correct; a pick of -1 (nothing to pick) is wrong."""
     hit = np.take_along_axis(correct, np.maximum(chosen, 0), axis=-1) & (chosen >= 0)
@@ -50,4 +47,4 @@ def picked_correct(correct: np.ndarray, chosen: np.ndarray) -> np.ndarray:
 
 def any_correct(correct: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """(P,) share of subsets holding at least one correct candidate (pass@N, the oracle)."""
-    return _take(correct, idx).any(axis=-1).mean(axis=-1)
+    return take_subsets(correct, idx).any(axis=-1).mean(axis=-1)

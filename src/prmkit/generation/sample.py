@@ -71,19 +71,18 @@ def solution_id(problem: Problem, k: int | None) -> str:
 def sample_solutions(
     backend: GenerationBackend,
     problems: Sequence[Problem],
-    sampling: dict[str, Any],
-    seed: int | None,
+    sampling: SamplingConfig,
     prompt_template: str,
     step_style: StepStyle,
     info: dict[str, Any],
     greedy: bool = False,
 ) -> list[list[Solution]]:
-    """Sample each problem's solutions with ``backend.generate(**sampling)``: sample ``k`` has id
-    ``solution_id(problem, k)`` and seed ``stable_seed(seed, problem_id) + k`` (whatever batch it lands
-    in); ``greedy`` marks a single temperature-0 answer. ``Solution.generator`` holds ``info`` plus the
+    """Sample each problem's solutions as ``sampling`` says: sample ``k`` has id ``solution_id(problem, k)``
+    and seed ``stable_seed(sampling.seed, problem_id) + k`` (whatever batch it lands in); ``greedy`` marks a single temperature-0 answer. ``Solution.generator`` holds ``info`` plus the
     sample's seed, token count and finish reason."""
-    seeds = [None if seed is None else stable_seed(seed, p.id) for p in problems]
-    results = backend.generate([render_prompt(p, prompt_template) for p in problems], **sampling, seed=seeds)
+    seeds = [None if sampling.seed is None else stable_seed(sampling.seed, p.id) for p in problems]
+    prompts = [render_prompt(p, prompt_template) for p in problems]
+    results = backend.generate(prompts, **sampling.sampling_kwargs(), seed=seeds)
     out = []
     for problem, base, completions in zip(problems, seeds, results):
         solutions = []
@@ -124,9 +123,7 @@ def generate_solutions(cfg: GenerateConfig, problems_path: Path, output: Path) -
             info = generator_info(cfg)
             for start in range(0, len(todo), per_call):
                 chunk = todo[start : start + per_call]
-                sampled = sample_solutions(
-                    backend, chunk, sampling.sampling_kwargs(), sampling.seed, cfg.prompt_template, cfg.step_style, info
-                )
+                sampled = sample_solutions(backend, chunk, sampling, cfg.prompt_template, cfg.step_style, info)
                 for solution in (s for solutions in sampled for s in solutions):
                     if solution.id not in log:
                         log.append(solution)

@@ -64,7 +64,7 @@ class GRPO(Algorithm):
             per_token = per_token + self.cfg.beta * kl_penalty(
                 current["logprobs"], data["ref_logprobs"], "k3"
             )
-        loss = aggregate_loss(per_token, mask, self.cfg.loss_type, self.max_new_tokens)
+        loss = aggregate_loss(per_token, mask, self.cfg.loss_type, self.cfg.sampling.max_new_tokens)
         return loss, {"clip_frac": masked_mean(clipped, mask).item()}
 
     def notes(self) -> list[str]:

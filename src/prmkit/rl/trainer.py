@@ -80,7 +80,6 @@ class Algorithm(abc.ABC):
 
     def __init__(self, cfg: RLConfig, policy: Any, tokenizer: Any) -> None:
         self.cfg, self.policy, self.tokenizer = cfg, policy, tokenizer
-        self.max_new_tokens: int = cfg.sampling.max_new_tokens
 
     def trains_on_outcome(self) -> bool:
         """Whether the outcome rewards enter the loss (else they are only logged)."""
@@ -155,8 +154,7 @@ class TrainingRun:
             model=self.policy,
             tokenizer=self.tokenizer,
         )
-        self.max_new_tokens = self.algo.max_new_tokens
-        self.rewards = rewards if rewards is not None else _reward_set(cfg, self.max_new_tokens)
+        self.rewards = rewards if rewards is not None else _reward_set(cfg)
         params = [
             *self.policy.parameters(),
             *(p for m in self.algo.modules().values() for p in m.parameters()),
@@ -267,7 +265,7 @@ class TrainingRun:
     def evaluate(self, step: int) -> dict[str, Any]:
         with autocast(self.device, self.cfg.precision):
             return evaluate_heldout(
-                self.backend, self.heldout, self.cfg.prompt_template, self.max_new_tokens, step
+                self.backend, self.heldout, self.cfg.prompt_template, self.cfg.sampling.max_new_tokens, step
             )
 
     def finish(self, records: list[dict[str, Any]], evals: list[dict[str, Any]]) -> Path:
@@ -284,7 +282,7 @@ class TrainingRun:
         reward_text = " + ".join(f"{s.weight:g} * {s.name}" for s in c.rewards) or "none"
         run = (
             f"{self.algo.title} on {c.policy}: {len(records)} steps of {c.batch_size} prompts x {c.sampling.n} "
-            f"samples (temperature {c.sampling.temperature}, at most {self.max_new_tokens} tokens, seed "
+            f"samples (temperature {c.sampling.temperature}, at most {c.sampling.max_new_tokens} tokens, seed "
             f"{c.sampling.seed}), lr {c.lr:g}, seed {c.seed}."
         )
         used = "" if self.algo.trains_on_outcome() else " (logged, not trained on)"
@@ -298,13 +296,13 @@ class TrainingRun:
         return policy_dir
 
 
-def _reward_set(cfg: RLConfig, max_new_tokens: int) -> Any:
+def _reward_set(cfg: RLConfig) -> Any:
     """The weighted rewards of ``cfg``; length rewards without ``max_length`` get the rollout budget
     (Format-Length's L_max is the maximum response length)."""
     from prmkit.rl.rewards import RewardSet
 
     specs = [
-        dataclasses.replace(s, options={"max_length": max_new_tokens, **s.options})
+        dataclasses.replace(s, options={"max_length": cfg.sampling.max_new_tokens, **s.options})
         if s.name in LENGTH_REWARDS and "max_length" not in s.options
         else s
         for s in cfg.rewards

@@ -158,7 +158,6 @@ class PRM(abc.ABC):
         )
 
 
-
 ADAPTERS: Registry[type[PRM]] = Registry("PRM format")
 
 

@@ -135,8 +135,8 @@ def sample_candidates(
     (``prmkit.generation.sample.sample_solutions``: ids ``{problem_id}-s{k}``, seeds from stable ids)."""
     from prmkit.generation.sample import sample_solutions
 
-    s, info = cfg.sampling, {"temperature": cfg.sampling.temperature}
-    return sample_solutions(backend, problems, s.sampling_kwargs(), s.seed, cfg.prompt_template, cfg.step_style, info)
+    info = {"temperature": cfg.sampling.temperature}
+    return sample_solutions(backend, problems, cfg.sampling, cfg.prompt_template, cfg.step_style, info)
 
 
 def score_candidates(

@@ -209,7 +209,7 @@ def register_rule(name: str, rule: SelectionRule) -> SelectionRule:
 # --- the built-in rules: vectorised over (problems, subsets), with the readable loops as pick_one ----
 
 
-def _take(values: np.ndarray, idx: np.ndarray) -> np.ndarray:
+def take_subsets(values: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """values (P, n) gathered at idx (P, R, N) -> (P, R, N)."""
     return np.take_along_axis(values[:, None, :], idx, axis=-1)
 
@@ -217,7 +217,7 @@ def _take(values: np.ndarray, idx: np.ndarray) -> np.ndarray:
 def pick_best(scores: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """(P, R) candidate index with the highest score in each subset (ties: the earliest in the subset).
     NaN never wins, unless all are NaN: then the subset's first candidate (``best_index`` says None)."""
-    sub = _take(np.where(np.isnan(scores), -np.inf, scores), idx)
+    sub = take_subsets(np.where(np.isnan(scores), -np.inf, scores), idx)
     pos = np.argmax(sub, axis=-1)
     return np.take_along_axis(idx, pos[..., None], axis=-1)[..., 0]
 

@@ -169,6 +169,7 @@ class TrainResult:
     train_examples: int
     eval_examples: int
     resumed_from: str | None = None  # the checkpoint training continued from
+    main_process: bool = True  # False in the other processes of a torchrun / accelerate launch
 
 
 def train_prm(
@@ -285,7 +286,7 @@ def train_prm(
     if trainer.is_world_process_zero():
         result = save_prm(trainer.accelerator.unwrap_model(final), tokenizer, cfg, metrics, *sizes)
     else:
-        result = TrainResult(Path(cfg.output_dir), metrics, *sizes)
+        result = TrainResult(Path(cfg.output_dir), metrics, *sizes, main_process=False)
     trainer.accelerator.wait_for_everyone()
     result.resumed_from = last
     return result
