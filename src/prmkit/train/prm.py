@@ -283,8 +283,11 @@ def train_prm(
 
     final = trainer.model.merge_and_unload() if cfg.lora else trainer.model
     sizes = (len(train_set), len(eval_set) if eval_set is not None else 0)
+    # Every process takes part in gathering the full weights (a collective under FSDP or DeepSpeed,
+    # as in the Trainer's own save_model); the first one writes them.
+    weights = trainer.accelerator.get_state_dict(final)
     if trainer.is_world_process_zero():
-        result = save_prm(trainer.accelerator.unwrap_model(final), tokenizer, cfg, metrics, *sizes)
+        result = save_prm(trainer.accelerator.unwrap_model(final), tokenizer, cfg, metrics, *sizes, weights)
     else:
         result = TrainResult(Path(cfg.output_dir), metrics, *sizes, main_process=False)
     trainer.accelerator.wait_for_everyone()
@@ -299,10 +302,12 @@ def save_prm(
     metrics: dict[str, float],
     train_examples: int = 0,
     eval_examples: int = 0,
+    weights: dict[str, Any] | None = None,
 ) -> TrainResult:
-    """Write a PRM folder: weights (safetensors), tokenizer, contract, config, metrics and model card."""
+    """Write a PRM folder: weights (safetensors), tokenizer, contract, config, metrics and model card.
+    ``weights`` is the full state dict where the model holds only a shard of it (FSDP)."""
     out = Path(cfg.output_dir)
-    model.save_pretrained(out, safe_serialization=True)
+    model.save_pretrained(out, safe_serialization=True, state_dict=weights)
     tokenizer.save_pretrained(out)
     contract = PRMContract(
         format="prmkit-likelihood" if cfg.head == "likelihood" else "prmkit",
