@@ -18,7 +18,7 @@ export OMP_NUM_THREADS ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 export RAY_AUTH_MODE ?= disabled
 
-.PHONY: quickstart test test-all test-latest test-verl lock bench lint install chromium
+.PHONY: quickstart test test-all test-latest test-verl lock bench lint install chromium llama-server
 
 # $(call venv,DIR): a virtualenv in DIR with an up-to-date pip and torch.
 define venv
@@ -86,6 +86,25 @@ lock: test-latest
 	{ echo "# The exact versions the test suite passed with; refresh with 'make lock'. torch is left to the user."; \
 	  grep -v -i -E '^torch==' $(LATEST)/versions.txt; } > $(LOCK)
 	@echo "wrote $(LOCK)"
+
+# llama.cpp's own server, `llama-server`, which decodes several requests together (`--parallel`), unlike
+# llama-cpp-python's. It is built from the llama.cpp source that the installed llama-cpp-python vendors
+# (same version, same CMAKE_ARGS), in about 10-15 minutes on 2 cores, for benchmarks/server_concurrency.py
+# and the slow test that uses it (tests/generation/test_llama_server.py).
+LLAMA_SERVER_DIR ?= .cache/llama-server
+llama-server: $(LLAMA_SERVER_DIR)/llama-server
+
+$(LLAMA_SERVER_DIR)/llama-server: | $(VENV)/.extras-$(TEST_EXTRAS)
+	rm -rf $(LLAMA_SERVER_DIR)/src $(LLAMA_SERVER_DIR)/build && mkdir -p $(LLAMA_SERVER_DIR)/src
+	$(PY) -m pip download -q --no-deps --no-binary :all: -d $(LLAMA_SERVER_DIR)/src \
+		"llama-cpp-python==$$($(PY) -c 'import llama_cpp; print(llama_cpp.__version__)')"
+	tar xzf $(LLAMA_SERVER_DIR)/src/llama_cpp_python-*.tar.gz -C $(LLAMA_SERVER_DIR)/src
+	cmake -S $(LLAMA_SERVER_DIR)/src/llama_cpp_python-*/vendor/llama.cpp -B $(LLAMA_SERVER_DIR)/build \
+		-DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
+		-DLLAMA_BUILD_SERVER=ON -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_OPENSSL=OFF $(CMAKE_ARGS)
+	cmake --build $(LLAMA_SERVER_DIR)/build --target llama-server -j "$$(nproc)"
+	cp $(LLAMA_SERVER_DIR)/build/bin/llama-server $@
+	rm -rf $(LLAMA_SERVER_DIR)/src $(LLAMA_SERVER_DIR)/build
 
 bench: $(VENV)/.extras-$(TEST_EXTRAS)
 	for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

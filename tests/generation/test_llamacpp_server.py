@@ -39,12 +39,14 @@ def test_missing_and_broken_model_files_give_clear_errors(tmp_path):
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="parent-death signal is Linux-only")
-def test_a_kill_9_of_prmkit_leaves_no_server_behind(tmp_path):
+@pytest.mark.parametrize("own_server", [False, True], ids=["llama-cpp-python", "llama-server"])
+def test_a_kill_9_of_prmkit_leaves_no_server_behind(request, own_server):
     """The server child dies with its parent, even when the parent gets SIGKILL and cleans up nothing."""
+    binary = request.getfixturevalue("llama_server_binary") if own_server else None
     script = (
         "import sys, time\n"
         "from prmkit.generation import LlamaCppServer, smollm2_gguf_path\n"
-        "server = LlamaCppServer(smollm2_gguf_path(), n_threads=1).start()\n"
+        f"server = LlamaCppServer(smollm2_gguf_path(), n_threads=1, binary={binary!r}).start()\n"
         "print(server.process.pid, flush=True)\n"
         "time.sleep(600)\n"
     )

@@ -141,7 +141,7 @@ def test_supports_n_sends_one_request_and_refuses_short_answers(scripted):
     assert [c.text for c in out[0]] == ["seed=1 i=0", "seed=1 i=1", "seed=1 i=2"]
     assert [c.num_tokens for c in out[0]] == [2, 2, 2]  # per-choice counts via logprobs...
     assert out[0][0].logprobs is None  # ...which are not returned when not asked for
-    assert server.requests[-1][1]["logprobs"] == 0
+    assert server.requests[-1][1]["logprobs"] == 1  # one alternative: llama-server reads 0 as none
 
 
 def test_api_key_comes_from_the_named_environment_variable(scripted, monkeypatch):
@@ -153,9 +153,11 @@ def test_api_key_comes_from_the_named_environment_variable(scripted, monkeypatch
     assert body["model"] == "m" and body["prompt"] == "q"
 
 
+@pytest.mark.parametrize("server", ["smollm2_server", "llama_server"])
 @pytest.mark.parametrize("mode", ["completions", "chat"])
-def test_llama_cpp_server(smollm2_server, mode):
-    backend = backend_for(smollm2_server.base_url, mode=mode, max_concurrency=2)
+def test_llama_cpp_server(request, server, mode):
+    """llama-cpp-python's server, and llama.cpp's own (``llama_server``, several slots)."""
+    backend = backend_for(request.getfixturevalue(server).base_url, mode=mode, max_concurrency=2)
     prompt = "Question: What is 2+3?\nAnswer:" if mode == "completions" else "What is 2+3?"
     samples = backend.generate([prompt], n=3, max_new_tokens=8, temperature=1.0, seed=7)[0]
     # llama.cpp ignores n, so these are 3 requests (seeds 7, 8, 9); a repeat of the same seed is not

@@ -1,17 +1,26 @@
-"""Start and stop a local llama.cpp server (``python -m llama_cpp.server``) for the openai backend.
+"""Start and stop a local llama.cpp server for the openai backend.
 
 ::
 
     with LlamaCppServer(smollm2_gguf_path()) as server:
         backend = load_backend(GenerationConfig(backend="openai", base_url=server.base_url))
 
-The server runs in a subprocess of the same interpreter (``pip install prmkit[gguf]``), listens on
-127.0.0.1 unless told otherwise, and is stopped (terminate, then kill) when the block exits, also on
-errors. Its output goes to a log file whose tail is shown if it fails to start.
+Two servers speak the same API:
+
+- **llama-cpp-python's** (``python -m llama_cpp.server``, the default; ``pip install prmkit[gguf]``)
+  runs in a subprocess of the same interpreter. It decodes one request at a time.
+- **llama.cpp's own** ``llama-server`` (``binary="llama-server"`` or a path to it) decodes up to
+  ``parallel`` requests together in one batch, so throughput rises with the requests in flight up to
+  ``parallel``. Each slot gets ``n_ctx`` tokens of context.
+
+Either listens on 127.0.0.1 unless told otherwise, dies with prmkit (``prmkit.processes``), and is
+stopped (terminate, then kill) when the block exits, also on errors. Its output goes to a log file
+whose tail is shown if it fails to start.
 """
 
 from __future__ import annotations
 
+import shutil
 import socket
 import subprocess
 import tempfile
@@ -32,9 +41,12 @@ def free_port(host: str = "127.0.0.1") -> int:
         return sock.getsockname()[1]
 
 
-def launcher() -> list[str]:
-    """How to start ``llama_cpp.server``: a child that dies with prmkit (``prmkit.processes``), so even
-    a kill -9 of prmkit leaves no server behind."""
+def launcher(binary: str | None = None) -> list[str]:
+    """How to start ``llama_cpp.server``, or ``binary`` in its place: a child that dies with prmkit
+    (``prmkit.processes``; the binary inherits that across exec), so even a kill -9 of prmkit leaves
+    no server behind."""
+    if binary is not None:
+        return python_child(f"import os, sys\nos.execv({binary!r}, [{binary!r}, *sys.argv[1:]])\n")
     return python_child(
         "import runpy\nrunpy.run_module('llama_cpp.server', run_name='__main__', alter_sys=True)\n"
     )
@@ -52,8 +64,19 @@ class LlamaCppServer:
         n_threads: int | None = None,
         startup_timeout: float = 60.0,
         extra_args: list[str] | None = None,
+        binary: str | Path | None = None,
+        parallel: int = 1,
     ) -> None:
+        if parallel < 1:
+            raise PrmkitError(f"parallel must be at least 1, got {parallel}")
+        if parallel > 1 and binary is None:
+            raise PrmkitError(
+                "llama-cpp-python's server decodes one request at a time: parallel slots need llama.cpp's "
+                "own server (binary='llama-server')"
+            )
         self.model_path = Path(model_path)
+        self.binary = binary
+        self.parallel = parallel
         self.host = host
         self.port = port or free_port(host)
         self.n_ctx = n_ctx
@@ -71,19 +94,7 @@ class LlamaCppServer:
         """Launch the server and wait until ``/v1/models`` answers."""
         if not self.model_path.is_file():
             raise PrmkitError(f"{self.model_path}: GGUF model file not found")
-        if find_spec("llama_cpp") is None:
-            raise PrmkitError(
-                "the llama.cpp server needs `pip install 'llama-cpp-python[server]'` (or prmkit[gguf])"
-            )
-        command = [
-            *launcher(),
-            "--model", str(self.model_path),
-            "--host", self.host,
-            "--port", str(self.port),
-            "--n_ctx", str(self.n_ctx),
-            *(["--n_threads", str(self.n_threads)] if self.n_threads else []),
-            *self.extra_args,
-        ]  # fmt: skip
+        command = [*self._command(), *self.extra_args]
         fd, log_path = tempfile.mkstemp(prefix="llama-cpp-server-", suffix=".log")
         self.log_path = Path(log_path)
         with open(fd, "wb") as log:
@@ -99,6 +110,33 @@ class LlamaCppServer:
             self.stop()
             raise
         return self
+
+    def _command(self) -> list[str]:
+        if self.binary is None:
+            if find_spec("llama_cpp") is None:
+                raise PrmkitError(
+                    "the llama.cpp server needs `pip install 'llama-cpp-python[server]'` (or prmkit[gguf])"
+                )
+            return [
+                *launcher(),
+                "--model", str(self.model_path),
+                "--host", self.host,
+                "--port", str(self.port),
+                "--n_ctx", str(self.n_ctx),
+                *(["--n_threads", str(self.n_threads)] if self.n_threads else []),
+            ]  # fmt: skip
+        binary = shutil.which(str(self.binary))
+        if binary is None:
+            raise PrmkitError(f"{self.binary}: llama.cpp's server binary not found (build it: make llama-server)")
+        return [
+            *launcher(binary),
+            "--model", str(self.model_path),
+            "--host", self.host,
+            "--port", str(self.port),
+            "--ctx-size", str(self.n_ctx * self.parallel),
+            "--parallel", str(self.parallel),
+            *(["--threads", str(self.n_threads)] if self.n_threads else []),
+        ]  # fmt: skip
 
     def _wait_ready(self) -> None:
         import httpx  # here, so that importing prmkit.generation stays light

@@ -13,8 +13,11 @@ Seeds repeat a sample only as far as the server is deterministic. llama-cpp-pyth
 quite: when a request repeats the previous prompt, its prompt cache re-evaluates only the last token,
 which moves the first logits by ~0.05 nats, so the same seed can then give a different sample.
 
-``num_tokens`` is what the server reports: llama.cpp leaves out the EOS token, which the transformers
-backend counts.
+``num_tokens`` is what the server reports: llama-cpp-python's server leaves out the EOS token, which
+llama.cpp's own llama-server and the transformers backend count.
+
+llama.cpp's own ``llama-server`` honours ``n`` on ``/v1/completions`` up to its ``--parallel`` slots
+(not on chat), so ``supports_n`` fits it there.
 """
 
 from __future__ import annotations
@@ -116,14 +119,15 @@ class OpenAIBackend(GenerationBackend):
             body["seed"] = seed
         # Per-choice token counts come from logprobs when one answer holds several choices.
         want_logprobs = self.cfg.logprobs or count > 1
+        # One top alternative, not 0: llama.cpp's llama-server reads 0 as "no logprobs".
         if self.cfg.mode == "completions":
             body["prompt"] = prompt
             if want_logprobs:
-                body["logprobs"] = 0
+                body["logprobs"] = 1
         else:
             body["messages"] = [{"role": "user", "content": prompt}]
             if want_logprobs:
-                body.update(logprobs=True, top_logprobs=0)
+                body.update(logprobs=True, top_logprobs=1)
         data = self._post(body)
         try:
             choices = sorted(data["choices"], key=lambda c: c.get("index", 0))
@@ -138,14 +142,8 @@ class OpenAIBackend(GenerationBackend):
             ) from None
 
     def _completion(self, choice: dict[str, Any], usage: int | None) -> Completion:
-        if self.cfg.mode == "completions":
-            text = choice["text"]
-            raw = (choice.get("logprobs") or {}).get("token_logprobs")
-        else:
-            text = choice["message"]["content"] or ""
-            content = (choice.get("logprobs") or {}).get("content")
-            raw = None if content is None else [entry["logprob"] for entry in content]
-        logprobs = None if raw is None else [float(x) for x in raw]
+        text = choice["text"] if self.cfg.mode == "completions" else choice["message"]["content"] or ""
+        logprobs = _token_logprobs(choice.get("logprobs") or {})
         num_tokens = len(logprobs) if logprobs is not None else usage
         if num_tokens is None:
             raise PrmkitError(f"{self.url}: the answer reports neither logprobs nor usage.completion_tokens")
@@ -190,6 +188,16 @@ class OpenAIBackend(GenerationBackend):
 
     def close(self) -> None:
         self.client.close()
+
+
+def _token_logprobs(logprobs: dict[str, Any]) -> list[float] | None:
+    """The sampled tokens' logprobs, from OpenAI's completions format (``token_logprobs``) or its chat
+    format (``content``), which llama.cpp's llama-server also answers on ``/v1/completions``."""
+    if logprobs.get("token_logprobs") is not None:
+        return [float(x) for x in logprobs["token_logprobs"]]
+    if logprobs.get("content") is not None:
+        return [float(entry["logprob"]) for entry in logprobs["content"]]
+    return None
 
 
 def _retry_after(response: httpx.Response) -> float:
