@@ -10,8 +10,9 @@ Two servers speak the same API:
 - **llama-cpp-python's** (``python -m llama_cpp.server``, the default; ``pip install prmkit[gguf]``)
   runs in a subprocess of the same interpreter. It decodes one request at a time.
 - **llama.cpp's own** ``llama-server`` (``binary="llama-server"`` or a path to it) decodes up to
-  ``parallel`` requests together in one batch, so throughput rises with the requests in flight up to
-  ``parallel``. Each slot gets ``n_ctx`` tokens of context.
+  ``parallel`` requests together in one batch. That raises throughput as far as the hardware decodes
+  a batch faster than one request at a time: much on a GPU, little on a CPU (docs/scaling.md). Each
+  slot gets ``n_ctx`` tokens of context.
 
 Either listens on 127.0.0.1 unless told otherwise, dies with prmkit (``prmkit.processes``), and is
 stopped (terminate, then kill) when the block exits, also on errors. Its output goes to a log file
