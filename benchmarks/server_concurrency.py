@@ -14,7 +14,8 @@ decodes a batch faster than its requests one by one:
   overlap there is the client's side (HTTP, grading) with the server's decoding;
 - ``--binary .cache/llama-server/llama-server --parallel 4`` runs llama.cpp's own server (``make
   llama-server`` builds it), which decodes up to 4 requests in one batch. ``--supports-n`` then asks
-  for a prefix's rollouts in one request (at most the slots), so the server reads the prefix once.
+  for a prefix's rollouts in requests of at most the slots, so the server reads the prefix once per
+  request.
 
     OMP_NUM_THREADS=1 python benchmarks/server_concurrency.py [--solutions 6] [--n 2] [--tokens 24]
     OMP_NUM_THREADS=1 python benchmarks/server_concurrency.py --binary .cache/llama-server/llama-server \
@@ -93,7 +94,8 @@ def main() -> None:
         for repeat in range(args.repeats):  # rounds, so that a drift of the machine's speed hits every k alike
             for k in args.concurrency:
                 gen = GenerationConfig(backend="openai", base_url=server.base_url, model="smollm2", logprobs=False,
-                                       max_concurrency=k, supports_n=args.supports_n)  # fmt: skip
+                                       max_concurrency=k, supports_n=args.supports_n,
+                                       max_n=args.parallel if args.binary else 0)  # fmt: skip
                 cfg = MCConfig(gen, SamplingConfig(n=args.n, max_new_tokens=args.tokens, seed=repeat),
                                grade_workers=1, progress=False)  # fmt: skip
                 start = time.perf_counter()

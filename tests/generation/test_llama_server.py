@@ -58,6 +58,18 @@ def test_requests_in_flight_are_decoded_in_separate_slots_at_once(llama_server):
     assert max(busy) >= 2, f"never two slots busy at once: {busy}"
 
 
+def test_it_answers_n_up_to_its_slots_and_max_n_splits_more(llama_server):
+    slots = llama_server.parallel
+    base = {"backend": "openai", "base_url": llama_server.base_url, "supports_n": True}
+    with pytest.raises(PrmkitError, match="HTTP 400"):
+        load_backend(GenerationConfig(**base)).generate(["Count:"], n=2 * slots, max_new_tokens=4, seed=1)
+    samples = load_backend(GenerationConfig(**base, max_n=slots)).generate(
+        ["Count:"], n=2 * slots, max_new_tokens=4, seed=1
+    )[0]
+    assert len(samples) == 2 * slots
+    assert all(len(c.logprobs) == c.num_tokens for c in samples)
+
+
 def test_annotate_mc_through_it_writes_each_solution_once(llama_server, tmp_path):
     write_jsonl(tmp_path / "problems.jsonl", make_problems(WorldConfig(), 3, seed=9))
     solver = GenerateConfig(GenerationConfig(backend="synthetic-solver"), SamplingConfig(n=1), progress=False)

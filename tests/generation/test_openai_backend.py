@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from prmkit.errors import PrmkitError
+from prmkit.errors import ConfigError, PrmkitError
 from prmkit.generation import GenerationConfig, load_backend
 from prmkit.generation.llamacpp import free_port
 
@@ -142,6 +142,16 @@ def test_supports_n_sends_one_request_and_refuses_short_answers(scripted):
     assert [c.num_tokens for c in out[0]] == [2, 2, 2]  # per-choice counts via logprobs...
     assert out[0][0].logprobs is None  # ...which are not returned when not asked for
     assert server.requests[-1][1]["logprobs"] == 1  # one alternative: llama-server reads 0 as none
+
+
+def test_max_n_splits_the_samples_into_requests_seeded_at_their_first_sample(scripted):
+    server = scripted()
+    backend = backend_for(server.base_url, supports_n=True, max_n=2, logprobs=False, max_concurrency=1)
+    out = backend.generate(["a"], n=5, seed=10)[0]
+    assert sorted((body["n"], body["seed"]) for _, body in server.requests) == [(1, 14), (2, 10), (2, 12)]
+    assert [c.text for c in out] == ["seed=10 i=0", "seed=10 i=1", "seed=12 i=0", "seed=12 i=1", "seed=14 i=0"]
+    with pytest.raises(ConfigError, match="max_n"):
+        GenerationConfig(backend="openai", base_url=server.base_url, max_n=-1)
 
 
 def test_api_key_comes_from_the_named_environment_variable(scripted, monkeypatch):

@@ -133,6 +133,11 @@ class GenerationConfig:
             "with seeds seed+i (llama.cpp silently ignores n) (openai)"
         },
     )
+    max_n: int = field(
+        default=0,
+        metadata={"help": "with supports_n, at most this many samples per request (0: all n), the first with "
+                  "seed+i; llama.cpp's llama-server allows up to its --parallel slots (openai)"},
+    )  # fmt: skip
     max_concurrency: int = field(default=4, metadata={"help": "requests in flight at once (openai)"})
     timeout: float = field(default=120.0, metadata={"help": "seconds to wait for one server answer (openai)"})
     retries: int = field(
@@ -148,8 +153,9 @@ class GenerationConfig:
         for name in ("batch_size", "max_concurrency", "tensor_parallel_size"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.retries < 0:
-            raise ConfigError(f"retries must be >= 0, got {self.retries}")
+        for name in ("retries", "max_n"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.timeout <= 0 or self.retry_backoff < 0:
             raise ConfigError("timeout must be > 0 and retry_backoff >= 0")
         if not 0 < self.gpu_memory_utilization <= 1:

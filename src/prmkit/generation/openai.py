@@ -5,9 +5,10 @@ are retried ``retries`` times with exponential backoff (a ``Retry-After`` header
 minute); other 4xx answers and malformed bodies raise ``PrmkitError`` at once.
 
 Samples: when ``supports_n`` is set, one request asks for all ``n`` samples with the prompt's seed
-(vLLM honours ``n``). Otherwise (the default) sample ``i`` is its own request with seed ``seed + i``,
-because llama.cpp silently answers ``n > 1`` with a single choice; a server that returns fewer
-choices than asked is reported as an error rather than padded.
+(vLLM honours ``n``), or, with ``max_n``, requests of at most ``max_n`` samples, the one starting at
+sample ``i`` with seed ``seed + i``. Otherwise (the default) sample ``i`` is its own request with seed
+``seed + i``, because llama-cpp-python's server silently answers ``n > 1`` with a single choice; a
+server that returns fewer choices than asked is reported as an error rather than padded.
 
 Seeds repeat a sample only as far as the server is deterministic. llama-cpp-python's server is not
 quite: when a request repeats the previous prompt, its prompt cache re-evaluates only the last token,
@@ -17,7 +18,7 @@ which moves the first logits by ~0.05 nats, so the same seed can then give a dif
 llama.cpp's own llama-server and the transformers backend count.
 
 llama.cpp's own ``llama-server`` honours ``n`` on ``/v1/completions`` up to its ``--parallel`` slots
-(not on chat), so ``supports_n`` fits it there.
+(not on chat), so ``supports_n`` with ``max_n`` at most the slots fits it there.
 """
 
 from __future__ import annotations
@@ -86,10 +87,12 @@ class OpenAIBackend(GenerationBackend):
         sampling = {"max_tokens": max_new_tokens, "temperature": temperature, "top_p": top_p}
         if stop:
             sampling["stop"] = list(stop)
-        if self.cfg.supports_n:
-            jobs = [(p, 0, n, seeds[p]) for p in range(len(prompts))]
-        else:
-            jobs = [(p, i, 1, sample_seed(seeds[p], i)) for p in range(len(prompts)) for i in range(n)]
+        per_request = (self.cfg.max_n or n) if self.cfg.supports_n else 1
+        jobs = [
+            (p, first, min(per_request, n - first), sample_seed(seeds[p], first))
+            for p in range(len(prompts))
+            for first in range(0, n, per_request)
+        ]
         results: list[list[Completion]] = [[] for _ in prompts]
         chunks: dict[tuple[int, int], list[Completion]] = {}
         pool = ThreadPoolExecutor(self.cfg.max_concurrency)
