@@ -1,14 +1,16 @@
 """Test-wide settings: one torch thread (see ENVIRONMENT.md: 2 threads on 2 shared cores can run
-100x slower), and the offline data folder."""
+100x slower), the offline data folder, and the servers tests in several folders share."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -20,6 +22,7 @@ import httpx
 import pytest
 import torch
 
+from prmkit.generation import LlamaCppServer, smollm2_gguf_path
 from prmkit.paths import shared_data_dir
 
 torch.set_num_threads(1)
@@ -129,3 +132,25 @@ def config_from_flags(monkeypatch):
         return seen[0], {str(w.message).split(";")[0] for w in caught}
 
     return resolve
+
+
+LLAMA_SERVER_SLOTS = 4
+
+
+@pytest.fixture(scope="session")
+def llama_server_binary() -> str:
+    """llama.cpp's ``llama-server``: ``$PRMKIT_LLAMA_SERVER``, the one ``make llama-server`` built, or
+    one on PATH (skipped where there is none)."""
+    built = Path(__file__).resolve().parents[1] / ".cache" / "llama-server" / "llama-server"
+    for candidate in (os.environ.get("PRMKIT_LLAMA_SERVER"), built, "llama-server"):
+        if candidate and (found := shutil.which(str(candidate))):
+            return found
+    pytest.skip("llama.cpp's llama-server is not built here (make llama-server)")
+
+
+@pytest.fixture(scope="session")
+def llama_server(llama_server_binary):
+    """SmolLM2 behind llama.cpp's own server with ``LLAMA_SERVER_SLOTS`` slots."""
+    server = LlamaCppServer(smollm2_gguf_path(), n_threads=1, binary=llama_server_binary, parallel=LLAMA_SERVER_SLOTS)
+    with server:
+        yield server

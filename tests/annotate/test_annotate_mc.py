@@ -7,9 +7,11 @@ import math
 import pytest
 from annotate_cases import make_pairs, solver_mc
 
-from prmkit.annotate.mc import FirstErrorSearch, annotate_mc, label_stream
+from prmkit.annotate.io import read_labeled
+from prmkit.annotate.mc import FirstErrorSearch, MCConfig, annotate_mc, label_stream
 from prmkit.data.records import LabeledSolution, Solution
 from prmkit.errors import ConfigError
+from prmkit.generation.base import GenerationConfig, SamplingConfig
 from prmkit.synthetic.checker import check
 from prmkit.synthetic.solver import SyntheticSolverBackend
 
@@ -188,3 +190,16 @@ def test_hard_threshold_applies_to_records_written_by_annotate_mc():
     assert any(
         step_targets(r, "hard", "prm", threshold=0.5) != step_targets(r, "hard", "prm") for r in records
     )
+
+
+def test_annotate_mc_through_llama_server_slots_writes_each_solution_once(llama_server, tmp_path):
+    """Rollouts from llama.cpp's own server, several requests in flight over its slots."""
+    pairs = make_pairs(3, stream="slots")
+    gen = GenerationConfig(backend="openai", base_url=llama_server.base_url, logprobs=False,
+                           max_concurrency=llama_server.parallel)  # fmt: skip
+    cfg = MCConfig(gen, SamplingConfig(n=2, max_new_tokens=16, seed=0), grade_workers=1, progress=False)
+    summary = annotate_mc(cfg, pairs, tmp_path / "mc.jsonl")
+    labeled = read_labeled(tmp_path / "mc.jsonl")
+    assert sorted(x.solution.id for x in labeled) == sorted(x.solution.id for x in pairs)
+    assert summary["rollouts"] > 0
+    assert all(x.labels is not None and len(x.labels.hard) == len(x.solution.steps) for x in labeled)

@@ -1,12 +1,7 @@
 """Shared generation fixtures: a tiny random char-level Llama (built locally), and SmolLM2 served
-by a real llama.cpp server on 127.0.0.1: llama-cpp-python's, and llama.cpp's own ``llama-server``
-with parallel slots where it is built (``make llama-server``)."""
+by a real llama.cpp server on 127.0.0.1 (llama.cpp's own ``llama-server`` is in tests/conftest.py)."""
 
 from __future__ import annotations
-
-import os
-import shutil
-from pathlib import Path
 
 import pytest
 
@@ -40,26 +35,4 @@ def make_tiny_backend(tiny_backend):
 @pytest.fixture(scope="session")
 def smollm2_server():
     with LlamaCppServer(smollm2_gguf_path(), n_threads=1) as server:
-        yield server
-
-
-LLAMA_SERVER_SLOTS = 4
-
-
-@pytest.fixture(scope="session")
-def llama_server_binary() -> str:
-    """llama.cpp's ``llama-server``: ``$PRMKIT_LLAMA_SERVER``, the one ``make llama-server`` built, or
-    one on PATH (skipped where there is none)."""
-    built = Path(__file__).resolve().parents[2] / ".cache" / "llama-server" / "llama-server"
-    for candidate in (os.environ.get("PRMKIT_LLAMA_SERVER"), built, "llama-server"):
-        if candidate and (found := shutil.which(str(candidate))):
-            return found
-    pytest.skip("llama.cpp's llama-server is not built here (make llama-server)")
-
-
-@pytest.fixture(scope="session")
-def llama_server(llama_server_binary):
-    """SmolLM2 behind llama.cpp's own server with ``LLAMA_SERVER_SLOTS`` slots."""
-    server = LlamaCppServer(smollm2_gguf_path(), n_threads=1, binary=llama_server_binary, parallel=LLAMA_SERVER_SLOTS)
-    with server:
         yield server

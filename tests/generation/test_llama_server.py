@@ -1,7 +1,8 @@
 """llama.cpp's own server (``llama-server``), whose parallel slots decode requests together.
 
-It is built by ``make llama-server``; where it is not built, these tests skip and say so. How fast it
-goes with more requests in flight is measured by ``benchmarks/server_concurrency.py``, not here.
+It is built by ``make llama-server``; where it is not built, these tests skip and say so (annotation
+through it is tested in tests/annotate/test_annotate_mc.py). How fast it goes with more requests in
+flight is measured by ``benchmarks/server_concurrency.py``, not here.
 """
 
 from __future__ import annotations
@@ -11,14 +12,8 @@ import threading
 import httpx
 import pytest
 
-from prmkit.annotate.io import read_labeled, read_pairs
-from prmkit.annotate.mc import MCConfig, annotate_mc
-from prmkit.data.jsonl import write_jsonl
 from prmkit.errors import PrmkitError
 from prmkit.generation import GenerationConfig, LlamaCppServer, load_backend, smollm2_gguf_path
-from prmkit.generation.base import SamplingConfig
-from prmkit.generation.sample import GenerateConfig, generate_solutions
-from prmkit.synthetic.world import WorldConfig, make_problems
 
 
 def root_url(server: LlamaCppServer) -> str:
@@ -44,8 +39,8 @@ def test_requests_in_flight_are_decoded_in_separate_slots_at_once(llama_server):
     def watch() -> None:
         with httpx.Client(trust_env=False) as client:
             while not done.is_set():
-                slots = client.get(f"{root_url(llama_server)}/slots").json()
-                busy.append(sum(bool(slot["is_processing"]) for slot in slots))
+                states = client.get(f"{root_url(llama_server)}/slots").json()
+                busy.append(sum(bool(state["is_processing"]) for state in states))
 
     watcher = threading.Thread(target=watch)
     watcher.start()
@@ -68,18 +63,3 @@ def test_it_answers_n_up_to_its_slots_and_max_n_splits_more(llama_server):
     )[0]
     assert len(samples) == 2 * slots
     assert all(len(c.logprobs) == c.num_tokens for c in samples)
-
-
-def test_annotate_mc_through_it_writes_each_solution_once(llama_server, tmp_path):
-    write_jsonl(tmp_path / "problems.jsonl", make_problems(WorldConfig(), 3, seed=9))
-    solver = GenerateConfig(GenerationConfig(backend="synthetic-solver"), SamplingConfig(n=1), progress=False)
-    generate_solutions(solver, tmp_path / "problems.jsonl", tmp_path / "solutions.jsonl")
-    pairs = read_pairs(tmp_path / "solutions.jsonl", tmp_path / "problems.jsonl")
-    gen = GenerationConfig(backend="openai", base_url=llama_server.base_url, logprobs=False,
-                           max_concurrency=llama_server.parallel)  # fmt: skip
-    cfg = MCConfig(gen, SamplingConfig(n=2, max_new_tokens=16, seed=0), grade_workers=1, progress=False)
-    summary = annotate_mc(cfg, pairs, tmp_path / "mc.jsonl")
-    labeled = read_labeled(tmp_path / "mc.jsonl")
-    assert sorted(x.solution.id for x in labeled) == sorted(x.solution.id for x in pairs)
-    assert summary["rollouts"] > 0
-    assert all(x.labels is not None and len(x.labels.hard) == len(x.solution.steps) for x in labeled)

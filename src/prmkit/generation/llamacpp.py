@@ -113,31 +113,21 @@ class LlamaCppServer:
         return self
 
     def _command(self) -> list[str]:
+        """The server's command line; the two servers name context and threads differently."""
+        where = ["--model", str(self.model_path), "--host", self.host, "--port", str(self.port)]
         if self.binary is None:
             if find_spec("llama_cpp") is None:
                 raise PrmkitError(
                     "the llama.cpp server needs `pip install 'llama-cpp-python[server]'` (or prmkit[gguf])"
                 )
-            return [
-                *launcher(),
-                "--model", str(self.model_path),
-                "--host", self.host,
-                "--port", str(self.port),
-                "--n_ctx", str(self.n_ctx),
-                *(["--n_threads", str(self.n_threads)] if self.n_threads else []),
-            ]  # fmt: skip
-        binary = shutil.which(str(self.binary))
-        if binary is None:
-            raise PrmkitError(f"{self.binary}: llama.cpp's server binary not found (build it: make llama-server)")
-        return [
-            *launcher(binary),
-            "--model", str(self.model_path),
-            "--host", self.host,
-            "--port", str(self.port),
-            "--ctx-size", str(self.n_ctx * self.parallel),
-            "--parallel", str(self.parallel),
-            *(["--threads", str(self.n_threads)] if self.n_threads else []),
-        ]  # fmt: skip
+            command, threads = [*launcher(), *where, "--n_ctx", str(self.n_ctx)], "--n_threads"
+        else:
+            binary = shutil.which(str(self.binary))
+            if binary is None:
+                raise PrmkitError(f"{self.binary}: llama.cpp's server binary not found (build it: make llama-server)")
+            slots = ["--ctx-size", str(self.n_ctx * self.parallel), "--parallel", str(self.parallel)]
+            command, threads = [*launcher(binary), *where, *slots], "--threads"
+        return command + ([threads, str(self.n_threads)] if self.n_threads else [])
 
     def _wait_ready(self) -> None:
         import httpx  # here, so that importing prmkit.generation stays light

@@ -78,8 +78,9 @@ def sample_solutions(
     greedy: bool = False,
 ) -> list[list[Solution]]:
     """Sample each problem's solutions as ``sampling`` says: sample ``k`` has id ``solution_id(problem, k)``
-    and seed ``stable_seed(sampling.seed, problem_id) + k`` (whatever batch it lands in); ``greedy`` marks a single temperature-0 answer. ``Solution.generator`` holds ``info`` plus the
-    sample's seed, token count and finish reason."""
+    and seed ``stable_seed(sampling.seed, problem_id) + k`` (whatever batch it lands in); ``greedy``
+    marks a single temperature-0 answer. ``Solution.generator`` holds ``info`` plus the sample's seed,
+    token count and finish reason."""
     seeds = [None if sampling.seed is None else stable_seed(sampling.seed, p.id) for p in problems]
     prompts = [render_prompt(p, prompt_template) for p in problems]
     results = backend.generate(prompts, **sampling.sampling_kwargs(), seed=seeds)

@@ -39,7 +39,7 @@ from prmkit.rl.algos import (
 )  # fmt: skip
 from prmkit.rl.config import PPOConfig
 from prmkit.rl.rollout import Rollout, TokenBatch, token_stats
-from prmkit.rl.steps import dense_step_rewards
+from prmkit.rl.steps import dense_step_rewards, step_reward_tensor
 from prmkit.rl.trainer import Algorithm, RLResult, Tensors, train
 
 
@@ -120,17 +120,12 @@ class PPO(Algorithm):
         """``[N, T]`` rewards: each step's transformed PRM score on the last token of the step."""
         assert self.prm is not None
         scores = self.prm.step_scores(**rollout.columns())
-        out = torch.zeros(rollout.batch.mask.shape)
-        probs: list[float] = []
         placed = dense_step_rewards(
             scores, rollout.completions, rollout.completion_ids, self.prm.step_spans, self.tokenizer,
             self.cfg.step_transform,
         )  # fmt: skip
-        for i, steps in enumerate(placed):
-            for t, reward in steps:
-                out[i, t] += reward
-            probs += [p for p in scores[i] if not math.isnan(p)]
-        return out, {
+        probs = [p for row in scores for p in row if not math.isnan(p)]
+        return step_reward_tensor(placed, rollout.batch.mask.shape), {
             "steps": sum(len(s) for s in scores) / max(len(scores), 1),
             "step_score": sum(probs) / len(probs) if probs else math.nan,
         }

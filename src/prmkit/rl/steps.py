@@ -31,6 +31,8 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import torch
+
 from prmkit.rl.config import StepTransform
 
 
@@ -120,3 +122,13 @@ def dense_step_rewards(
         place_step_rewards(row, spans_of(text), token_char_ends(tokenizer, text, token_ids), transform)
         for row, text, token_ids in zip(scores, texts, ids)
     ]
+
+
+def step_reward_tensor(placed: Sequence[Sequence[tuple[int, float]]], shape: Sequence[int]) -> torch.Tensor:
+    """A float32 ``[N, T]`` tensor with each (token index, reward) of row ``i`` of ``placed`` added at
+    ``[i, token]``, zero elsewhere: the dense rewards of step-by-step PPO and of the verl step manager."""
+    rewards = torch.zeros(tuple(shape), dtype=torch.float32)
+    for i, steps in enumerate(placed):
+        for t, reward in steps:
+            rewards[i, t] += reward
+    return rewards

@@ -26,7 +26,7 @@ from verl.experimental.reward_loop.reward_manager import register
 from verl.experimental.reward_loop.reward_manager.base import RewardManagerBase
 
 from prmkit.rl.prm_rewards import PRMHTTPReward, PRMReward
-from prmkit.rl.steps import dense_step_rewards
+from prmkit.rl.steps import dense_step_rewards, step_reward_tensor
 from prmkit.rl.verl import compute_score_batch
 
 
@@ -89,8 +89,5 @@ class PrmkitStepRewardManager(RewardManagerBase):
 
     @classmethod
     def assemble_rm_scores(cls, data: Any, scores: list[list[tuple[int, float]]]) -> torch.Tensor:
-        rewards = torch.zeros_like(data.batch["responses"], dtype=torch.float32)
-        for i, placed in enumerate(scores):
-            for t, reward in placed:
-                rewards[i, t] += reward
-        return rewards
+        responses = data.batch["responses"]
+        return step_reward_tensor(scores, responses.shape).to(responses.device)
