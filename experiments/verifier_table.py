@@ -30,30 +30,37 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
-PRMKIT = [sys.executable, "-m", "prmkit.cli.main"]
-WORLDS = {"default": [], "harder": ["--policy.world.max-ops", "4"]}
+from common import (
+    PRMKIT,
+    WORLDS,
+    bon_cell,
+    bon_halves,
+    over_seeds,
+    prepare_quickstart,
+    quickstart_sampling,
+    run,
+    table_head,
+)
+
+LINEAR = {"head": "linear", "lm_weight": 0.0}  # the token-classification head with the step loss alone
+LIKELIHOOD = {"head": "likelihood", "lm_weight": 0.0}
 RECIPES: dict[str, dict[str, Any]] = {
-    "value, hard, CE (Math-Shepherd / Lessons)": {"labels": "hard"},
-    "value, soft, MSE (Lessons' soft labels)": {"labels": "soft", "loss": "mse"},
-    "progress, soft": {"labels": "soft", "label_kind": "progress"},
-    "progress, soft + sibling pairs": {"labels": "soft", "label_kind": "progress", "pairwise_weight": 1.0},
-    "value, hard + LM loss": {"labels": "hard", "lm_weight": 1.0},
+    "value, hard, CE (Math-Shepherd / Lessons)": {**LINEAR, "labels": "hard"},
+    "value, soft, MSE (Lessons' soft labels)": {**LINEAR, "labels": "soft", "loss": "mse"},
+    "progress, soft": {**LINEAR, "labels": "soft", "label_kind": "progress"},
+    "progress, soft + sibling pairs": {**LINEAR, "labels": "soft", "label_kind": "progress", "pairwise_weight": 1.0},
+    "value, hard + LM loss": {**LINEAR, "labels": "hard", "lm_weight": 0.1},
     "progress, soft + pairs + LM loss": {
-        "labels": "soft", "label_kind": "progress", "pairwise_weight": 1.0, "lm_weight": 1.0,
+        **LINEAR, "labels": "soft", "label_kind": "progress", "pairwise_weight": 1.0, "lm_weight": 0.1,
     },
-    "likelihood head, frozen backbone (value, hard)": {
-        "labels": "hard", "head": "likelihood", "freeze_backbone": True,
-    },
+    "likelihood head, frozen backbone (value, hard)": {**LIKELIHOOD, "labels": "hard", "freeze_backbone": True},
     "likelihood head, frozen backbone (progress, soft + pairs)": {
-        "labels": "soft", "label_kind": "progress", "pairwise_weight": 1.0, "head": "likelihood",
-        "freeze_backbone": True,
+        **LIKELIHOOD, "labels": "soft", "label_kind": "progress", "pairwise_weight": 1.0, "freeze_backbone": True,
     },
-    "likelihood head, backbone trained (value, hard)": {"labels": "hard", "head": "likelihood"},
+    "likelihood head, backbone trained (value, hard)": {**LIKELIHOOD, "labels": "hard"},
 }  # fmt: skip
 CORE = [
     "value, hard, CE (Math-Shepherd / Lessons)", "progress, soft + sibling pairs",
@@ -64,69 +71,28 @@ HARDER = ["value, hard, CE (Math-Shepherd / Lessons)", "likelihood head, frozen 
 BEAM = ["likelihood head, frozen backbone (value, hard)"]
 BACKBONES = {"policy": "quickstart/policy", "verifier": "quickstart/verifier", "world-model": "world-model"}
 STRONGER = {"verifier": "policy_steps", "world-model": "world_model_steps"}
-SPLITS = ("select", "report")
 
 
 def slug(name: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")
 
 
-def run(cmd: list[str], log: Path) -> None:
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("a") as fh:
-        fh.write("$ " + " ".join(cmd) + "\n")
-        fh.flush()
-        subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, check=True)
-
-
 def prepare(a: argparse.Namespace, world: str, seed: int) -> Path:
-    """The quickstart run (policy, MC labels, held-out problems), the world model and the two halves."""
+    """The quickstart run (policy, MC labels, held-out problems, halves) and the world model."""
     base = Path(a.out) / world / f"seed{seed}"
-    if not (base / "quickstart" / "COMPLETE").exists():
-        run([*PRMKIT, "quickstart", "--run-dir", str(base / "quickstart"), "--seed", str(seed), "--rl-steps", "0",
-             *WORLDS[world], *a.quickstart_args.split()], base / "log.txt")  # fmt: skip
+    prepare_quickstart(base, world, seed, a.quickstart_args.split())
     for name in (b for b in a.backbones if b in STRONGER):
         steps, folder = getattr(a, STRONGER[name]), base / BACKBONES[name]
         if not (folder / "model.safetensors").exists():
             run([*PRMKIT, "train", "policy", "--output", str(folder), "--seed", str(seed), "--steps", str(steps),
                  "--warmup-steps", str(min(30, steps // 10)), "--mistake-rate", "0",
                  *[w.replace("--policy.", "--") for w in WORLDS[world]]], base / "log.txt")  # fmt: skip
-    lines = (base / "quickstart" / "problems" / "eval.jsonl").read_text().splitlines()
-    half = len(lines) // 2
-    for split, part in zip(SPLITS, (lines[:half], lines[half:])):
-        (base / f"{split}.jsonl").write_text("\n".join(part) + "\n")
     return base
 
 
-def quickstart_sampling(base: Path) -> Any:
-    """How the quickstart sampled its best-of-N candidates: the ``sampling`` block of its saved
-    ``eval bon`` config (a run from before the block existed is read under its old names, warning)."""
-    from prmkit.config import load_config
-    from prmkit.evaluate.config import BonEvalConfig
-
-    return load_config(BonEvalConfig, base / "quickstart" / "bon" / "config.yaml").sampling
-
-
 def evaluate(base: Path, backbone: Path, recipe: str, prm: Path) -> None:
-    """The BoN harness on both halves (skipped where done), sampled as the quickstart sampled (with
-    base seed 0), with the backbone's own step likelihood as the baseline verifier."""
-    import dataclasses
-
-    from prmkit.evaluate.bon import run_bon_eval
-    from prmkit.evaluate.config import BonEvalConfig
-    from prmkit.generation.base import GenerationConfig
-
-    sampling = dataclasses.replace(quickstart_sampling(base), seed=0)
-    policy = base / "quickstart" / "policy"
-    for split in SPLITS:
-        out = base / "verifiers" / backbone.name / slug(recipe) / split
-        if (out / "bon" / "metrics.json").exists():
-            continue
-        run_bon_eval(BonEvalConfig(
-            run_dir=str(out), problems=str(base / f"{split}.jsonl"), limit=None,
-            generation=GenerationConfig(model=str(policy), device="cpu"), sampling=sampling, prm=str(prm),
-            likelihood=str(backbone),
-        ))  # fmt: skip
+    """The BoN harness on both halves, with the backbone's own step likelihood as the baseline verifier."""
+    bon_halves(base, base / "verifiers" / backbone.name / slug(recipe), prm=str(prm), likelihood=str(backbone))
 
 
 def beam(base: Path, backbone: Path, recipe: str, prm: Path) -> None:
@@ -143,7 +109,7 @@ def beam(base: Path, backbone: Path, recipe: str, prm: Path) -> None:
     out = base / "verifiers" / backbone.name / slug(recipe) / "report" / "beam.json"
     if out.exists():
         return
-    temperature = quickstart_sampling(base).temperature
+    temperature = quickstart_sampling(base / "quickstart").temperature
     problems = read_records(base / "report.jsonl", Problem)
     backend = load_backend(GenerationConfig(model=str(base / "quickstart" / "policy"), device="cpu"))
     cfg = SearchConfig(method="beam", beam_width=4, expansions=4, incremental=False,
@@ -175,19 +141,12 @@ def train(base: Path, backbone: Path, recipe: str) -> Path:
     return folder
 
 
-def cell(base: Path, backbone: str, recipe: str | None, split: str) -> dict[str, float] | None:
+def cell(base: Path, backbone: str, recipe: str | None, split: str) -> dict[str, Any] | None:
     """A run's BoN accuracies at the largest N and its diagnostics; the baseline (``recipe`` None) is
     read from the first recipe's run, which scored every candidate with the likelihood too."""
     folder = base / "verifiers" / backbone / slug(recipe or next(iter(RECIPES))) / split
-    bon = folder / "bon" / "metrics.json"
-    if not bon.exists():
-        return None
-    methods = json.loads(bon.read_text())["data"]["methods"]
-    out = {name: curve["accuracy"][-1] for name, curve in methods.items()}
-    diagnostics = folder / "diagnostics" / "metrics.json"
-    if diagnostics.exists():
-        out.update(json.loads(diagnostics.read_text())["summary"])
-    if recipe is not None and (folder / "beam.json").exists():
+    out = bon_cell(folder)
+    if out is not None and recipe is not None and (folder / "beam.json").exists():
         found = json.loads((folder / "beam.json").read_text())
         out.update(beam=found["accuracy"], beam_tokens=found["generated_tokens"] / found["bon_tokens"])
     return out
@@ -208,9 +167,9 @@ def table(a: argparse.Namespace) -> str:
     lines = []
     for world in a.worlds:
         bases = [Path(a.out) / world / f"seed{s}" for s in a.seeds]
-        header = ("| backbone | verifier | select: ranking AUROC | report: ranking AUROC | BoN, largest N "
-                  "| weighted vote | majority vote | pass@N | beam search (tokens / BoN's) |")  # fmt: skip
-        lines += [f"### {world} world, seeds {a.seeds}", "", header, "|---|---|---|---|---|---|---|---|---|"]
+        columns = ["backbone", "verifier", "select: ranking AUROC", "report: ranking AUROC", "BoN, largest N",
+                   "weighted vote", "majority vote", "pass@N", "beam search (tokens / BoN's)"]  # fmt: skip
+        lines += table_head(f"{world} world, seeds {a.seeds}", columns)
         for backbone in a.backbones:
             rows = [(None, "likelihood (no training)")] + [(r, r) for r in RECIPES]
             for recipe, label in rows:
@@ -224,17 +183,9 @@ def table(a: argparse.Namespace) -> str:
                     else ("ranking_auroc_min", "prm_min")
                 )
 
-                def fmt(cells: list[dict[str, float] | None], name: str, pct: bool = False) -> str:
-                    values = [c[name] for c in cells if c and c.get(name) is not None]
-                    if not values:
-                        return "-"
-                    scale = 100 if pct else 1
-                    each = ", ".join(f"{scale * v:.{1 if pct else 3}f}" for v in values)
-                    return f"{scale * statistics.mean(values):.{1 if pct else 3}f} [{each}]"
-
-                lines.append(f"| {backbone} | {label} | {fmt(sel, key)} | {fmt(rep, key)} | {fmt(rep, bon, True)} | "
-                             f"{fmt(rep, 'weighted_min', True) if recipe else '-'} | {fmt(rep, 'majority', True)} | "
-                             f"{fmt(rep, 'pass@n', True)} | {beam_cell(rep)} |")  # fmt: skip
+                lines.append(f"| {backbone} | {label} | {over_seeds(sel, key)} | {over_seeds(rep, key)} | {over_seeds(rep, bon, True)} | "
+                             f"{over_seeds(rep, 'weighted_min', True) if recipe else '-'} | {over_seeds(rep, 'majority', True)} | "
+                             f"{over_seeds(rep, 'pass@n', True)} | {beam_cell(rep)} |")  # fmt: skip
         lines.append("")
     return "\n".join(lines)
 

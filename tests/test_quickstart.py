@@ -26,7 +26,7 @@ TOY = [
     "--verifier.warmup-steps", "5", "--critic.steps", "20",
     "--critic.warmup-steps", "5", "--prm-steps", "5", "--prm-labels", "mc", "--rl-steps", "2",
 ]  # fmt: skip
-STAGES = ["problems", "policy", "samples", "grades", "verifier", "critic", "annotate", "prm", "bon", "processbench", "rl"]
+STAGES = ["problems", "policy", "samples", "grades", "verifier", "critic", "annotate", "prm", "orm", "bon", "processbench", "rl"]
 
 
 def quickstart(run_dir: Path, *args: str) -> subprocess.Popen:
@@ -87,7 +87,9 @@ def test_every_stage_finishes_and_the_killed_run_resumes(toy_run):
         assert (run_dir / stage / DONE).exists(), stage
     assert (run_dir / COMPLETE).exists()
     assert "headline numbers" in out and "report:" in out and "about" in out  # time-left estimates
-    assert "BoN-likelihood (min)" in out and "ranking AUROC within a problem: policy likelihood" in out
+    assert "BoN-likelihood (min), verifier untrained" in out and "BoN-ORM" in out
+    for verifier in ("PRM (min)", "verifier likelihood, untrained", "ORM (last step)"):
+        assert f"ranking AUROC within a problem: {verifier}" in out
 
 
 def test_the_console_shows_no_python_warnings_and_no_third_party_bars(toy_run):

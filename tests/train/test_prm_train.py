@@ -35,8 +35,22 @@ def _cfg(backbone, tmp_path, name, **kw) -> PRMTrainConfig:
         "save_steps": 1000,
         "logging_steps": 1000,
         "drop_after_error": False,  # rule_data labels every step on its own
+        "head": "linear",  # the token-classification head, unless a test asks for the default recipe
+        "lm_weight": 0.0,
     }
     return PRMTrainConfig(**{**base, **kw})
+
+
+def test_the_default_recipe_learns_what_its_labels_say(backbone, tmp_path):
+    """``train prm``'s defaults (the likelihood head, the backbone trained with the LM loss on the
+    steps labelled right) learn the rule from hard labels: subtraction steps are read as wrong."""
+    defaults = PRMTrainConfig()
+    assert (defaults.head, defaults.freeze_backbone, defaults.lm_weight) == ("likelihood", False, 0.1)
+    train, test = rule_data(600, "train"), rule_data(60, "test")
+    cfg = _cfg(backbone, tmp_path, "default", max_steps=100, head=defaults.head, lm_weight=defaults.lm_weight)
+    scores, minus, plus = _by_kind(load_prm(train_prm(train, cfg).output_dir), test)
+    assert minus < 0.5 < plus  # on average each kind on its side of the decision
+    assert solution_step_metrics(scores, [e.labels.hard for e in test])["step_f1"] > 0.95
 
 
 def _by_kind(prm, examples):
@@ -106,14 +120,22 @@ def test_output_folder_is_standard_and_checkpoints_resume(backbone, tmp_path):
     assert state["global_step"] == 6
 
 
-def test_lora_is_merged_into_a_plain_model(backbone, tmp_path):
+@pytest.mark.parametrize("head", ["linear", "likelihood"])
+def test_lora_is_merged_into_a_plain_model(backbone, tmp_path, head):
+    """LoRA trains adapters plus the whole head and merges them: the saved folder has no adapter
+    weights, the head is trained, and the merged model scores as the trained one did."""
     result = train_prm(
         rule_data(32, "train"),
-        _cfg(backbone, tmp_path, "lora", lora=True, lora_r=4, max_steps=3, batch_size=8, eval_fraction=0.0),
-    )
+        _cfg(backbone, tmp_path, "lora", lora=True, lora_r=4, max_steps=3, batch_size=8, eval_fraction=0.0,
+             head=head, lm_weight=1.0),
+    )  # fmt: skip
     with safe_open(str(result.output_dir / "model.safetensors"), framework="pt") as fh:
         keys = list(fh.keys())
-    assert not any("lora" in k for k in keys) and "score.weight" in keys
+        assert not any("lora" in k for k in keys)
+        if head == "linear":
+            assert "score.weight" in keys
+        else:
+            assert fh.get_tensor("prm_head.linear.weight").abs().sum() > 0  # the head trained through LoRA
     assert len(load_prm(result.output_dir).score(["q"], [["a", "b"]])[0]) == 2
 
 
@@ -242,32 +264,64 @@ def test_the_sibling_ranking_loss_alone_learns_to_rank_siblings(backbone, tmp_pa
         _cfg(backbone, tmp_path, "x", loss="none")
 
 
-def test_the_auxiliary_lm_loss_is_the_backbone_s_own_next_token_loss(backbone, tmp_path):
+@pytest.mark.parametrize("head", ["linear", "likelihood"])
+def test_the_lm_loss_is_the_causal_lm_s_own_loss_on_the_steps_labelled_right(backbone, tmp_path, head):
+    """The added term is the backbone's own causal-LM loss with every token masked out except those of
+    the steps labelled right (rule_data: a subtraction step is wrong), summed and divided by the
+    labelled steps, for both heads."""
     from transformers import TrainingArguments
 
+    from prmkit.data.encoding import encode_steps
+    from prmkit.score.adapters.likelihood import separator_tokens
     from prmkit.train.prm import load_backbone, output_embeddings, trainer_loss
     from prmkit.train.prm_data import build_dataset, step_collator
     from prmkit.train.prm_trainer import PRMTrainer
 
-    cfg = _cfg(backbone, tmp_path, "aux", lm_weight=1.0)
+    cfg = _cfg(backbone, tmp_path, "aux", lm_weight=1.0, head=head)
     model, tokenizer = load_backbone(cfg)
-    data = build_dataset(rule_data(3, "aux"), tokenizer, cfg.step_format)
-    batch = step_collator(tokenizer.pad_token_id)([data[i] for i in range(3)])
+    examples = rule_data(4, "aux")
+    assert any(0 in e.labels.hard for e in examples) and any(1 in e.labels.hard for e in examples)
+    data = build_dataset(examples, tokenizer, cfg.step_format, drop_after_error=False)
+    batch = step_collator(tokenizer.pad_token_id, step_positions=True)([data[i] for i in range(4)])
     args = TrainingArguments(output_dir=str(tmp_path / "args"), use_cpu=True, report_to=[])
+    separator = separator_tokens(tokenizer, cfg.step_format) if head == "likelihood" else None
+    embeddings = output_embeddings(model, backbone) if head == "linear" else None
 
-    def trainer(lm_weight: float) -> PRMTrainer:
-        return PRMTrainer(None, 0.0, output_embeddings(model, backbone), lm_weight, model=model, args=args,
-                          compute_loss_func=trainer_loss("cross-entropy"))  # fmt: skip
+    def loss(lm_weight: float) -> float:
+        trainer = PRMTrainer(lm_weight=lm_weight, lm_output=embeddings, separator=separator, model=model,
+                             args=args, compute_loss_func=trainer_loss("cross-entropy"))  # fmt: skip
+        return trainer.compute_loss(model, dict(batch)).item()
 
+    # The expected mask, built by hand from the encoding: a right step's tokens, separator included.
+    labels = torch.full_like(batch["input_ids"], -100)
+    for row, example in enumerate(examples):
+        enc = encode_steps(tokenizer, example.problem.question, example.solution.steps, cfg.step_format)
+        for start, end, hard in zip(enc.step_starts, enc.step_ends, example.labels.hard):
+            if hard:
+                labels[row, start : end + 1] = batch["input_ids"][row, start : end + 1]
     model.train()
     with torch.no_grad():
-        plain = trainer(0.0).compute_loss(model, dict(batch)).item()
-        aux = trainer(1.0)
-        total = aux.compute_loss(model, dict(batch)).item()
+        added = loss(1.0) - loss(0.0)
         lm = LlamaForCausalLM.from_pretrained(backbone)
-        labels = batch["input_ids"].masked_fill(batch["attention_mask"] == 0, -100)
-        direct = lm(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=labels).loss.item()
-    assert total - plain == pytest.approx(direct, rel=1e-4)  # the added term is the causal LM's own loss
+        mean = lm(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], labels=labels).loss.item()
+    # -log P of the right steps' tokens, per labelled step (the step loss's own denominator)
+    total = mean * (labels[:, 1:] != -100).sum().item()
+    assert added == pytest.approx(total / (batch["labels"] != -100).sum().item(), rel=1e-4)
+
+
+def test_the_orm_lm_loss_covers_outcome_correct_solutions_only():
+    """An ORM's LM loss trains on every step of a solution whose final answer is right (its one
+    target, on the last step), and on nothing of a wrong one."""
+    from prmkit.data.encoding import StepBatch
+    from prmkit.train.prm_trainer import right_step_tokens
+
+    ids = torch.zeros(2, 9, dtype=torch.long)
+    batch = StepBatch(ids, torch.ones_like(ids), torch.tensor([[3, 6], [4, -1]]), None, torch.tensor([[1, 4], [2, -1]]))
+    labels = torch.full((2, 9), -100.0)
+    labels[0, 6], labels[1, 4] = 1.0, 0.0  # the first solution's answer is right, the second's wrong
+    assert right_step_tokens(batch, labels, "orm").int().tolist() == [[0, 1, 1, 1, 1, 1, 1, 0, 0], [0] * 9]
+    labels[0, 3] = 0.0  # as a PRM: step 0 of the first solution labelled wrong, step 1 right
+    assert right_step_tokens(batch, labels, "prm").int().tolist() == [[0, 0, 0, 0, 1, 1, 1, 0, 0], [0] * 9]
 
 
 def test_likelihood_head_learns_and_a_frozen_backbone_stays_as_loaded(backbone, tmp_path):
@@ -297,8 +351,3 @@ def test_likelihood_head_learns_and_a_frozen_backbone_stays_as_loaded(backbone, 
     exec(recipe, scope)  # noqa: S102  (the card's own recipe, run without prmkit, gives prmkit's scores)
     want = load_prm(frozen.output_dir).score([scope["question"]], [scope["steps"]])[0]
     assert scope["probs"].tolist() == pytest.approx(want, abs=1e-5)
-
-
-def test_likelihood_head_refuses_lora():
-    with pytest.raises(ValueError, match="not LoRA"):
-        PRMTrainConfig(head="likelihood", lora=True)

@@ -24,6 +24,7 @@ from prmkit.errors import PrmkitError
 STAGES = {
     "labels": "Label quality",
     "annotate": "Annotation",
+    "verifier": "Verifier backbone",
     "prm": "PRM training",
     "orm": "ORM training",
     "bon": "Best-of-N",

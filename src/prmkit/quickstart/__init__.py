@@ -2,7 +2,8 @@
 
 problems -> policy (synthetic: a tiny Llama trained from scratch) -> samples -> grades -> verifier
 (synthetic: the PRM's backbone, the world learned with no mistakes) -> critic (synthetic: the judge
-stand-in) -> annotate (Monte Carlo, judge, consensus, label quality) -> prm ->
+stand-in) -> annotate (Monte Carlo, judge, consensus, label quality) -> prm -> orm (the baseline: the
+PRM's backbone, head and solutions, trained on final answers) ->
 bon (best-of-N with confidence intervals, bias diagnostics) -> processbench -> rl (step-by-step PPO
 with the PRM) -> report.html. A finished stage is skipped when the run is started again, so an
 interrupted quickstart resumes where it stopped.
@@ -31,13 +32,13 @@ __all__ = ["QuickstartConfig", "run_quickstart"]
 # that is left after them (CRITIC_WAIT without a verifier); on one core it trains in turn (CRITIC_ALONE).
 PLAN = {
     "problems": 1, "policy": 150, "samples": 5, "grades": 2, "verifier": 150, "critic": 0, "annotate": 70,
-    "prm": 25, "bon": 30, "processbench": 7, "rl": 20,
+    "prm": 25, "orm": 25, "bon": 35, "processbench": 7, "rl": 20,
 }  # fmt: skip
 CRITIC_WAIT = 110
 CRITIC_ALONE = 240
 # The same for configs/gsm8k-smollm2.yaml (SmolLM2 served by llama.cpp on one thread, the PRM on CPU).
 REAL_PLAN = {
-    "problems": 1, "samples": 30, "grades": 2, "annotate": 75, "prm": 190, "bon": 60,
+    "problems": 1, "samples": 30, "grades": 2, "annotate": 75, "prm": 190, "orm": 190, "bon": 60,
     "processbench": 65, "rl": 175,
 }  # fmt: skip
 
@@ -100,11 +101,12 @@ def run_stages(cfg: QuickstartConfig, run: Run, plan: dict[str, float]) -> None:
     run.stage("samples", lambda out: stages.sample(cfg, path, out))
     run.stage("grades", lambda out: stages.grade(cfg, path, out))
     if "verifier" in plan:
-        run.stage("verifier", lambda out: stages.train_policy(stages.verifier_config(cfg), out))
+        run.stage("verifier", lambda out: stages.train_verifier(cfg, out))
     if "critic" in plan:
         run.stage("critic", critic)
     run.stage("annotate", lambda out: stages.annotate(cfg, path, out))
     run.stage("prm", lambda out: stages.train_prm(cfg, path, out))
+    run.stage("orm", lambda out: stages.train_prm(cfg, path, out, objective="orm"))
     run.stage("bon", lambda out: stages.best_of_n(cfg, path))
     run.stage("processbench", lambda out: stages.process_bench(cfg, path))
     if "rl" in plan:

@@ -56,7 +56,7 @@ class QuickstartConfig:
         },
     )
     prm_steps: int = field(default=300, metadata={"help": "PRM training steps"})
-    prm_lr: float = field(default=1e-3, metadata={"help": "PRM learning rate"})
+    prm_lr: float = field(default=3e-5, metadata={"help": "PRM (and ORM) learning rate"})
     prm_head: str = field(
         default="likelihood",
         metadata={
@@ -65,7 +65,8 @@ class QuickstartConfig:
         },
     )
     prm_freeze_backbone: bool = field(
-        default=True, metadata={"help": "train the PRM's head only, keeping what its backbone knows"}
+        default=False,
+        metadata={"help": "train the PRM's head only (default: train prm's recipe, the backbone trained too)"},
     )
     processbench_limit: int = field(
         default=0,

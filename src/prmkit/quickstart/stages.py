@@ -109,6 +109,22 @@ def grade(cfg: QuickstartConfig, run: Path, out: Path) -> dict[str, Any]:
     return summary
 
 
+def train_verifier(cfg: QuickstartConfig, out: Path) -> dict[str, Any]:
+    """The PRM's backbone (synthetic mode): the policy's world and model, learned with no injected
+    mistakes, so that it knows the arithmetic better than the policy does; ``verifier/metrics.json``
+    says so in the report."""
+    verifier = verifier_config(cfg)
+    summary = {**train_policy(verifier, out), "steps": verifier.steps, "mistake_rate": verifier.mistake_rate}
+    note = (
+        "The PRM's backbone: a tiny Llama like the policy, trained on the same world with no injected "
+        "mistakes. A real PRM starts from a stronger model than the policy in the same way; the PRM "
+        "training must add to what its untrained step likelihood already ranks (the best-of-N stage "
+        "shows both)."
+    )
+    write_metrics(out, {"title": "Verifier backbone", "notes": [note], "summary": summary})
+    return summary
+
+
 def verifier_config(cfg: QuickstartConfig) -> PolicyTrainConfig:
     """The verifier backbone's settings: its own fields, the policy's world and the run's seed."""
     return dataclasses.replace(cfg.verifier, world=cfg.policy.world, seed=cfg.seed)
@@ -200,14 +216,17 @@ def policy_model(cfg: QuickstartConfig, run: Path) -> str:
     return cfg.generation.model
 
 
-def train_prm(cfg: QuickstartConfig, run: Path, out: Path) -> dict[str, Any]:
-    """A PRM on the annotated labels, with the policy (or ``prm_backbone``) as its backbone."""
+def train_prm(cfg: QuickstartConfig, run: Path, out: Path, objective: str = "prm") -> dict[str, Any]:
+    """A PRM on the annotated labels, with the verifier (or ``prm_backbone``) as its backbone; with
+    ``objective`` orm, the ORM baseline: the same backbone, head, recipe and solutions, trained on
+    final-answer correctness alone."""
     from prmkit.train.prm import train_prm as train
     from prmkit.train.prm_config import PRMTrainConfig
 
+    backbone = prm_backbone(cfg, run)
     prm = PRMTrainConfig(
-        model=prm_backbone(cfg, run), output_dir=str(out / "model"),
-        labels="soft" if cfg.prm_labels == "mc-soft" else "hard", max_steps=cfg.prm_steps,
+        model=backbone, output_dir=str(out / "model"), objective=objective,  # type: ignore[arg-type]
+        labels="soft" if cfg.prm_labels == "mc-soft" and objective == "prm" else "hard", max_steps=cfg.prm_steps,
         lr=cfg.prm_lr, batch_size=16, eval_steps=0, save_steps=max(cfg.prm_steps // 3, 1), seed=cfg.seed,
         head=cfg.prm_head, freeze_backbone=cfg.prm_freeze_backbone,
     )  # fmt: skip
@@ -217,17 +236,26 @@ def train_prm(cfg: QuickstartConfig, run: Path, out: Path) -> dict[str, Any]:
             f"no {cfg.prm_labels} labels to train the PRM on (consensus kept nothing?); try --prm-labels mc"
         )
     result = train(examples, prm)
-    summary = {"labels": cfg.prm_labels, "train_solutions": result.train_examples, **result.metrics}
+    recipe = {"backbone": Path(backbone).name, "head": prm.head, "backbone_trained": not prm.freeze_backbone,
+              "lm_weight": prm.lm_weight}  # fmt: skip
+    summary = {
+        "labels": cfg.prm_labels if objective == "prm" else "final-answer correctness",
+        "train_solutions": result.train_examples, **recipe, **result.metrics,
+    }  # fmt: skip
     note = (
         "Held-out metrics score the PRM against held-out annotation labels, not the truth (see ProcessBench)."
+        if objective == "prm"
+        else "The ORM baseline: the PRM's backbone, head, recipe and solutions, with one label per solution."
     )
-    write_metrics(out, {"title": "PRM training", "notes": [note], "summary": summary})
+    title = "PRM training" if objective == "prm" else "ORM training"
+    write_metrics(out, {"title": title, "notes": [note], "summary": summary})
     return summary
 
 
 def best_of_n(cfg: QuickstartConfig, run: Path) -> dict[str, Any]:
     """The BoN harness (and its bias diagnostics) on the held-out problems; writes ``bon/`` and
-    ``diagnostics/``. The tiny policy's own step likelihood verifies too: the baseline for the PRM."""
+    ``diagnostics/``. Beside the PRM verify the ORM and (synthetic mode) the untrained step likelihood
+    of the PRM's own backbone: what training must add to."""
     import json
 
     from prmkit.evaluate.bon import run_bon_eval
@@ -236,8 +264,8 @@ def best_of_n(cfg: QuickstartConfig, run: Path) -> dict[str, Any]:
     bon = BonEvalConfig(
         run_dir=str(run), problems=str(problems_file(run, "eval")), limit=None, generation=policy_backend(cfg, run),
         sampling=policy_sampling(cfg, run, cfg.n), prm=str(run / "prm" / "model"), seed=cfg.seed,
-        prompt_template=cfg.prompt_template,
-        likelihood="policy" if (run / POLICY).is_dir() else "",
+        orm=str(run / "orm" / "model") if (run / "orm" / "model").is_dir() else "",
+        prompt_template=cfg.prompt_template, likelihood=prm_backbone(cfg, run) if cfg.synthetic else "",
     )  # fmt: skip
     metrics = run_bon_eval(bon)
     methods = metrics["data"]["methods"]
@@ -245,7 +273,7 @@ def best_of_n(cfg: QuickstartConfig, run: Path) -> dict[str, Any]:
     diagnostics = run / "diagnostics" / "metrics.json"
     if diagnostics.is_file():
         found = json.loads(diagnostics.read_text(encoding="utf-8"))["summary"]
-        shown = ("ranking_auroc_min", "ranking_auroc_likelihood", "min_on_last_all")
+        shown = ("ranking_auroc_min", "ranking_auroc_likelihood", "ranking_auroc_orm", "min_on_last_all")
         summary.update({k: v for k, v in found.items() if k in shown})
     return summary
 

@@ -31,10 +31,17 @@ def headline_rows(summaries: dict[str, dict[str, Any]]) -> list[tuple[str, str]]
     if "consensus_retention" in annotate:
         rows.append(("labels: consensus retention", pct(annotate["consensus_retention"])))
     bon = summaries.get("bon", {})
+    backbone = summaries.get("prm", {}).get("backbone", "the PRM's backbone")
     for method in ("greedy", "pass@n", "majority", "prm_min", "weighted_min", "orm", "likelihood"):
         if method in bon:
-            rows.append((f"best-of-N: {method_label(method)}", pct(bon[method])))
-    for key, what in (("ranking_auroc_min", "PRM (min)"), ("ranking_auroc_likelihood", "policy likelihood")):
+            what = method_label(method) + (f", {backbone} untrained" if method == "likelihood" else "")
+            rows.append((f"best-of-N: {what}", pct(bon[method])))
+    ranked = (
+        ("ranking_auroc_min", "PRM (min)"),
+        ("ranking_auroc_likelihood", f"{backbone} likelihood, untrained"),
+        ("ranking_auroc_orm", "ORM (last step)"),
+    )
+    for key, what in ranked:
         if key in bon:
             rows.append((f"ranking AUROC within a problem: {what}", f"{bon[key]:.3f}"))
     if "min_on_last_all" in bon:

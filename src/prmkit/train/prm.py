@@ -135,9 +135,10 @@ def _with_lora(model: Any, cfg: PRMTrainConfig) -> Any:
     targets: Any = (
         cfg.lora_target_modules[0] if cfg.lora_target_modules == ["all-linear"] else cfg.lora_target_modules
     )
+    head, task = ("prm_head", TaskType.CAUSAL_LM) if cfg.head == "likelihood" else ("score", TaskType.TOKEN_CLS)
     lora = LoraConfig(
-        task_type=TaskType.TOKEN_CLS, r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
-        target_modules=targets, exclude_modules=["score"], modules_to_save=["score"],  # the new head trains fully
+        task_type=task, r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
+        target_modules=targets, exclude_modules=[head], modules_to_save=[head],  # the new head trains fully
     )  # fmt: skip
     return get_peft_model(model, lora)
 
@@ -182,7 +183,7 @@ def train_prm(
 
     from prmkit.train.prm_metrics import held_out_metrics, probabilities_for_metrics
     from prmkit.train.prm_progress import RichProgress
-    from prmkit.train.prm_trainer import PRMTrainer
+    from prmkit.train.prm_trainer import PRMTrainer, calibrate_head
 
     set_seed(cfg.seed)
     if eval_examples is None:
@@ -194,7 +195,7 @@ def train_prm(
         examples, tokenizer, fmt, cfg.labels, cfg.objective, cfg.hard_threshold, cfg.drop_after_error,
         cfg.label_kind, cfg.progress_threshold, siblings=pairwise,
     )  # fmt: skip
-    step_positions = cfg.head == "likelihood"
+    step_positions = cfg.head == "likelihood" or cfg.lm_weight > 0  # the head or the LM loss reads steps
     # Held-out data is scored against hard step truth on every step, as best-of-N reads a solution.
     eval_set = (
         build_dataset(
@@ -205,6 +206,10 @@ def train_prm(
     )
     if len(train_set) == 0:
         raise PrmkitError("no training example has a labelled step that fits max_length")
+    likelihood_head = cfg.head == "likelihood"
+    separator = separator_tokens(tokenizer, fmt)
+    if likelihood_head:  # before LoRA wraps the head: its trainable copy starts calibrated
+        calibrate_head(model, train_set, step_collator(tokenizer.pad_token_id, True), separator, cfg.batch_size)
     if cfg.lora:
         model = _with_lora(model, cfg)
 
@@ -243,11 +248,12 @@ def train_prm(
         **_precision_flags(cfg, use_cuda),
     )
     trainer = PRMTrainer(
-        [examples[i].problem.id for i in train_set.sources] if pairwise else None,
-        cfg.pairwise_weight,
-        output_embeddings(model, cfg.model) if cfg.lm_weight > 0 else None,
-        cfg.lm_weight,
-        separator_tokens(tokenizer, fmt) if step_positions else None,
+        problems=[examples[i].problem.id for i in train_set.sources] if pairwise else None,
+        pairwise_weight=cfg.pairwise_weight,
+        lm_weight=cfg.lm_weight,
+        lm_output=output_embeddings(model, cfg.model) if cfg.lm_weight > 0 and not likelihood_head else None,
+        separator=separator if likelihood_head else None,
+        objective=cfg.objective,
         model=model,
         args=args,
         train_dataset=train_set,
@@ -275,8 +281,6 @@ def train_prm(
                                         "or pass --no-resume to start over")  # fmt: skip
             save_config(cfg, Path(cfg.output_dir) / "train_config.yaml")
     if cfg.max_steps != 0:
-        if step_positions and last is None:
-            trainer.calibrate_head()
         trainer.train(resume_from_checkpoint=last)
     # Evaluation gathers every process's share of the held-out set: the metrics cover all of it.
     metrics = {k: float(v) for k, v in trainer.evaluate().items()} if has_eval else {}

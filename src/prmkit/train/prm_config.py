@@ -69,14 +69,14 @@ class PRMTrainConfig:
         default="cross-entropy",
         metadata={
             "help": "per-step loss: cross-entropy against [1 - y, y], mse of P(correct) against y (Lessons' "
-            "soft labels), or none (the sibling-ranking loss alone)"
+            "soft labels), or none (the sibling-ranking or LM losses alone)"
         },
     )
     lm_weight: float = field(
-        default=0.0,
+        default=0.1,
         metadata={
-            "help": "weight of an auxiliary language-model loss on the solutions' tokens through the backbone's "
-            "own output embeddings, so that it keeps what it knows (0: off)"
+            "help": "weight of a language-model loss on the tokens of the steps labelled right (an ORM: of "
+            "the solutions whose answer is right), through the backbone's own output layer (0: off)"
         },
     )
     pairwise_weight: float = field(
@@ -87,11 +87,12 @@ class PRMTrainConfig:
         },
     )
     head: Literal["linear", "likelihood"] = field(
-        default="linear",
+        default="likelihood",
         metadata={
-            "help": "linear: a 2-logit token-classification head (a standard Hugging Face folder); likelihood: "
-            "a head whose logit adds a learned multiple of the backbone's log-probability of the step, "
-            "starting as that likelihood (saved as the causal LM with prm_head.* weights)"
+            "help": "likelihood: a head whose logit adds a learned multiple of the backbone's log-probability "
+            "of the step, starting as that likelihood (saved as the causal LM with prm_head.* weights); "
+            "linear: a 2-logit token-classification head (Math-Shepherd's and Qwen's format, a standard "
+            "Hugging Face folder)"
         },
     )
     freeze_backbone: bool = field(
@@ -178,10 +179,8 @@ class PRMTrainConfig:
             raise ValueError("an ORM learns final-answer correctness; --label-kind applies to PRMs")
         if self.pairwise_weight < 0 or self.lm_weight < 0:
             raise ValueError("pairwise_weight and lm_weight must be >= 0")
-        if self.loss == "none" and self.pairwise_weight == 0:
-            raise ValueError("loss none trains on sibling pairs alone: set pairwise_weight > 0")
-        if self.head == "likelihood" and self.lora:
-            raise ValueError("--head likelihood trains the full backbone or, with --freeze-backbone, none of it; not LoRA")
+        if self.loss == "none" and self.pairwise_weight == 0 and self.lm_weight == 0:
+            raise ValueError("loss none trains on sibling pairs or the LM loss alone: set pairwise_weight or lm_weight > 0")
         if self.hard_threshold is not None and not 0.0 <= self.hard_threshold < 1.0:
             raise ValueError(f"hard_threshold must lie in [0, 1), got {self.hard_threshold}")
 

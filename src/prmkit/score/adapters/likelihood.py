@@ -78,10 +78,11 @@ class StepLikelihoodHead(torch.nn.Module):
         return self.linear(hidden.to(self.linear.weight.dtype))[..., 0] + self.scale * log_likelihood
 
 
-def step_logits(model: Any, batch: StepBatch, separator: int) -> torch.Tensor:
+def step_logits(model: Any, batch: StepBatch, separator: int, out: Any = None) -> torch.Tensor:
     """The head's logit at every step, (batch, max_steps): one forward pass of the causal LM that
-    carries ``model.prm_head``."""
-    out = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask, output_hidden_states=True)
+    carries ``model.prm_head`` (``out``: that pass's output, with hidden states, when already run)."""
+    if out is None:
+        out = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask, output_hidden_states=True)
     log_likelihood = step_log_likelihood(out.logits, batch, separator)
     hidden = gather_steps(out.hidden_states[-1], batch.step_index)
     return model.prm_head(hidden, log_likelihood)
