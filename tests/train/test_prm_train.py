@@ -228,6 +228,20 @@ def test_zero_steps_saves_and_evaluates_the_untrained_baseline(backbone, tmp_pat
         assert all(torch.equal(a.get_tensor(k), b.get_tensor(k)) for k in a.keys())  # noqa: SIM118
 
 
+def test_an_untrained_likelihood_head_is_calibrated(backbone, tmp_path):
+    """``--head likelihood --max-steps 0`` (the untrained baseline) fits the head's scale and bias to
+    the training targets: its probabilities straddle 0.5 the way the labels do, rather than reading
+    every step as wrong (raw summed log-probabilities, far below 0)."""
+    train, test = rule_data(200, "train"), rule_data(40, "test")
+    zero = train_prm(train, _cfg(backbone, tmp_path, "zero", head="likelihood", max_steps=0), test)
+    with safe_open(str(zero.output_dir / "model.safetensors"), "pt") as fh:
+        scale, bias = fh.get_tensor("prm_head.scale").item(), fh.get_tensor("prm_head.linear.bias").item()
+    assert (scale, bias) != (1.0, 0.0)
+    scores = [s for row in load_prm(zero.output_dir).score([e.problem for e in test], [e.solution for e in test]) for s in row]
+    right = sum(v for e in train for v in e.labels.hard) / sum(len(e.labels.hard) for e in train)
+    assert sum(scores) / len(scores) == pytest.approx(right, abs=0.1)  # calibrated to the share of right steps
+
+
 def sibling_data(n: int, seed: str) -> list[LabeledSolution]:
     """Per problem two solutions that agree up to step k and part there: an addition (MC value 0.9)
     against a subtraction (0.1), the rule the tiny backbone can learn."""
