@@ -74,8 +74,23 @@ def test_problem_metadata_and_truth_labels():
     assert (labels.first_error, labels.hard, labels.metadata) == (
         1,
         [1, 0, 0, 0],
-        {"correct": False, "reason": "wrong_carry"},
+        {"correct": False, "final_answer_correct": False, "reason": "wrong_carry"},
     )
+
+
+def test_a_right_answer_after_a_wrong_step_is_final_answer_correct_but_not_correct():
+    """Two slips that cancel: the truth marks the process wrong, the final answer right; an ORM and
+    best-of-N grade the answer (known_correctness reads final_answer_correct first)."""
+    from prmkit.data.records import LabeledSolution
+    from prmkit.grading.batch import known_correctness
+
+    problem = Problem(id="p", question="q", answer="15", metadata=CHAIN.to_metadata())
+    steps = [S1, "Step 2: 13 - 8 = 4", "Step 3: 4 * 3 = 15", "The answer is \\boxed{15}."]
+    labels = truth_labels(problem, Solution(id="s", problem_id="p", steps=steps))
+    assert labels.first_error == 1 and labels.metadata["correct"] is False
+    assert labels.metadata["final_answer_correct"] is True
+    solution = Solution(id="s", problem_id="p", steps=steps)
+    assert known_correctness(LabeledSolution(problem=problem, solution=solution, labels=labels)) is True
 
 
 def test_problem_without_structure_is_refused():

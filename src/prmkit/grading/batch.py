@@ -108,9 +108,11 @@ def grade_solutions(
 
 
 def known_correctness(example: LabeledSolution) -> bool | None:
-    """Final-answer correctness recorded with the labels (synthetic truth, ProcessBench), if any."""
+    """Final-answer correctness recorded with the labels (synthetic truth, ProcessBench, MC), if any;
+    ``correct`` is read only where no ``final_answer_correct`` is recorded (the synthetic truth's
+    ``correct`` also needs a right process)."""
     meta = example.labels.metadata if example.labels is not None else {}
-    for key in ("correct", "final_answer_correct"):
+    for key in ("final_answer_correct", "correct"):
         if isinstance(meta.get(key), bool):
             return meta[key]
     return None

@@ -128,15 +128,22 @@ def first_error(problem: Problem | Chain, steps: list[str]) -> int:
 
 
 def truth_labels(problem: Problem, solution: Solution) -> StepLabels:
-    """Exact hard labels for a solution (``source="truth"``); ``metadata`` holds ``correct`` and ``reason``."""
+    """Exact hard labels for a solution (``source="truth"``); ``metadata`` holds ``correct`` (no wrong
+    step and the right answer), ``final_answer_correct`` (the last step boxes the right answer, however
+    it got there) and ``reason``."""
     result = check(problem, solution.steps)
+    stated = parse_answer(solution.steps[-1]) if solution.steps else None
     return StepLabels(
         solution_id=solution.id,
         num_steps=result.num_steps,
         first_error=result.first_error,
         hard=result.hard,
         source="truth",
-        metadata={"correct": result.correct, "reason": result.reason},
+        metadata={
+            "correct": result.correct,
+            "final_answer_correct": stated == Chain.from_problem(problem).answer,
+            "reason": result.reason,
+        },
     )
 
 
