@@ -1,16 +1,21 @@
-"""PRM and ORM training: a causal-LM backbone with a 2-logit token-classification head, trained only at
-the step ends the step-encoding contract places (``prmkit.data.encoding``).
+"""PRM and ORM training: a causal-LM backbone with a head read only at the step ends the step-encoding
+contract places (``prmkit.data.encoding``). The default recipe is the step-likelihood head
+(``prmkit.score.adapters.likelihood``: the backbone's own log-probability of the step, calibrated, plus
+a linear term) with the backbone trained, and a language-model loss on the steps labelled right
+(``prm_trainer``); ``head: linear`` is a 2-logit token-classification head, the public PRMs' format.
 
 One loss covers both label kinds: the cross-entropy between the head's softmax and the target
 distribution ``[1 - y, y]``. For hard labels (y in {0, 1}) that is the usual cross-entropy; for soft
 labels it equals binary cross-entropy of ``sigmoid(logit_1 - logit_0)`` against the MC probability y.
 So a soft-trained PRM loads and scores exactly like a hard-trained one: P(correct) =
-``softmax(logits, -1)[..., 1]``. ``loss: mse`` instead fits that probability to y by squared error,
-as Lessons trained its soft-label PRMs (with a scalar head there; the same two-logit head here).
+``softmax(logits, -1)[..., 1]`` (the likelihood head's one logit is placed as ``[0, logit]``).
+``loss: mse`` instead fits that probability to y by squared error, as Lessons trained its soft-label
+PRMs (with a scalar head there; the same head here).
 
-The output folder is a standard Hugging Face model (``AutoModelForTokenClassification``), with the
-tokenizer, ``prmkit_prm.json`` (the step contract), a model card (README.md), the resolved config,
-the final metrics, and ``checkpoints/`` for resuming.
+The output folder is a standard Hugging Face model (``AutoModelForCausalLM`` with ``prm_head.*``
+weights, or ``AutoModelForTokenClassification``), with the tokenizer, ``prmkit_prm.json`` (the step
+contract), a model card (README.md), the resolved config, the final metrics, and ``checkpoints/`` for
+resuming.
 """
 
 from __future__ import annotations
