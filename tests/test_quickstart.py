@@ -127,6 +127,7 @@ def test_the_report_renders_with_every_plot(toy_run, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # the run's own limit below, not the suite's 600 s
 def test_the_default_quickstart(tmp_path):
     """The README's main command at full size (its wall time is reported in the closing notes, not asserted)."""
     out = finish(quickstart(tmp_path / "run"), timeout=1800)
@@ -134,6 +135,7 @@ def test_the_default_quickstart(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)
 def test_real_mode_with_smollm2_served_by_llama_cpp(tmp_path):
     pytest.importorskip("llama_cpp")
     out = finish(quickstart(tmp_path / "run", "--config", str(REPO / "configs" / "gsm8k-smollm2.yaml")), 3600)
