@@ -27,6 +27,7 @@ Every step skips what an earlier run finished, so the command can be interrupted
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 from collections.abc import Sequence
@@ -76,7 +77,7 @@ def make_pool(base: Path, size: int, seed: int) -> Path:
     write_jsonl(pool / "problems.jsonl", problems)
     sampling = quickstart_sampling(quickstart)
     gen = GenerationConfig(backend="transformers", model=str(quickstart / "policy"), batch_size=64, device="cpu")
-    cfg = GenerateConfig(gen, sampling.__class__(**{**vars(sampling), "n": PER_PROBLEM}))
+    cfg = GenerateConfig(gen, dataclasses.replace(sampling, n=PER_PROBLEM))
     generate_solutions(cfg, pool / "problems.jsonl", pool / "solutions.jsonl")
     write_jsonl(pool / "truth.jsonl", label_files(pool / "problems.jsonl", pool / "solutions.jsonl"))
     return pool
@@ -107,7 +108,7 @@ def label_pool(base: Path) -> None:
         sampling = quickstart_sampling(quickstart)
         policy = GenerationConfig(backend="transformers", model=str(quickstart / "policy"), batch_size=64, device="cpu")
         start = time.time()
-        done = annotate_mc(MCConfig(policy, sampling.__class__(**{**vars(sampling), "n": 8}), strategy="all"),
+        done = annotate_mc(MCConfig(policy, dataclasses.replace(sampling, n=8), strategy="all"),
                            pairs, pool / "mc.jsonl")  # fmt: skip
         add_cost(pool, "mc", time.time() - start, done["rollouts"])
     if not (pool / "judge.jsonl").exists() or len(read_annotations(pool / "judge.jsonl")) < len(pairs):
