@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import time
 from collections.abc import Sequence
@@ -48,6 +49,21 @@ def scale(budget: int) -> dict[str, Any]:
     return {"lr": 1e-4, "batch_size": 16, "max_steps": max(300, 3 * budget // 16)}
 
 
+def local_model(folder: Path) -> Any:
+    """A quickstart model (the policy or the critic) as a CPU transformers backend."""
+    from prmkit.generation.base import GenerationConfig
+
+    return GenerationConfig(backend="transformers", model=str(folder), batch_size=64, device="cpu")
+
+
+@functools.cache
+def annotations(path: Path) -> list[Any]:
+    """An annotation file's records, read once per process (the tables read them for every row)."""
+    from prmkit.annotate.io import read_annotations
+
+    return read_annotations(path)
+
+
 def arithmetic(problem: Any) -> str:
     """A problem's content key: its start value and operations (the wording left out)."""
     return json.dumps([problem.metadata["start"], problem.metadata["ops"]])
@@ -57,7 +73,6 @@ def make_pool(base: Path, size: int, seed: int) -> Path:
     """The pool's problems, the policy's samples and their exact labels (``pool/truth.jsonl``)."""
     from prmkit.data.jsonl import read_records, write_jsonl
     from prmkit.data.records import Problem
-    from prmkit.generation.base import GenerationConfig
     from prmkit.generation.sample import GenerateConfig, generate_solutions
     from prmkit.synthetic.checker import label_files
     from prmkit.synthetic.world import load_world, make_problem
@@ -76,8 +91,7 @@ def make_pool(base: Path, size: int, seed: int) -> Path:
             problems.append(problem)
     write_jsonl(pool / "problems.jsonl", problems)
     sampling = quickstart_sampling(quickstart)
-    gen = GenerationConfig(backend="transformers", model=str(quickstart / "policy"), batch_size=64, device="cpu")
-    cfg = GenerateConfig(gen, dataclasses.replace(sampling, n=PER_PROBLEM))
+    cfg = GenerateConfig(local_model(quickstart / "policy"), dataclasses.replace(sampling, n=PER_PROBLEM))
     generate_solutions(cfg, pool / "problems.jsonl", pool / "solutions.jsonl")
     write_jsonl(pool / "truth.jsonl", label_files(pool / "problems.jsonl", pool / "solutions.jsonl"))
     return pool
@@ -100,21 +114,19 @@ def label_pool(base: Path) -> None:
     from prmkit.annotate.judge import JudgeConfig, annotate_judge
     from prmkit.annotate.mc import MCConfig, annotate_mc
     from prmkit.data.jsonl import write_jsonl
-    from prmkit.generation.base import GenerationConfig, SamplingConfig
+    from prmkit.generation.base import SamplingConfig
 
     pool, quickstart = base / "pool", base / "quickstart"
     pairs = read_pairs(pool / "solutions.jsonl", pool / "problems.jsonl")
     if not (pool / "mc.jsonl").exists() or len(read_annotations(pool / "mc.jsonl")) < len(pairs):
         sampling = quickstart_sampling(quickstart)
-        policy = GenerationConfig(backend="transformers", model=str(quickstart / "policy"), batch_size=64, device="cpu")
         start = time.time()
-        done = annotate_mc(MCConfig(policy, dataclasses.replace(sampling, n=8), strategy="all"),
+        done = annotate_mc(MCConfig(local_model(quickstart / "policy"), dataclasses.replace(sampling, n=8), strategy="all"),
                            pairs, pool / "mc.jsonl")  # fmt: skip
         add_cost(pool, "mc", time.time() - start, done["rollouts"])
     if not (pool / "judge.jsonl").exists() or len(read_annotations(pool / "judge.jsonl")) < len(pairs):
-        critic = GenerationConfig(backend="transformers", model=str(quickstart / "critic"), batch_size=64, device="cpu")
         start = time.time()
-        done = annotate_judge(JudgeConfig(critic, SamplingConfig(n=1, max_new_tokens=512, temperature=0.0, seed=0)),
+        done = annotate_judge(JudgeConfig(local_model(quickstart / "critic"), SamplingConfig(n=1, max_new_tokens=512, temperature=0.0, seed=0)),
                               pairs, pool / "judge.jsonl")  # fmt: skip
         add_cost(pool, "judge", time.time() - start, done["written"])
     if not (pool / "consensus.jsonl").exists():
@@ -134,12 +146,13 @@ def source_file(pool: Path, source: str) -> tuple[Path, str]:
     }[source]
 
 
-def budget_ids(pool: Path, budget: int) -> set[str]:
+@functools.cache
+def budget_ids(pool: Path, budget: int) -> frozenset[str]:
     """The solutions of a budget: the pool's first ``budget`` samples (whole problems, nested)."""
     from prmkit.data.jsonl import read_records
     from prmkit.data.records import Solution
 
-    return {s.id for s in read_records(pool / "solutions.jsonl", Solution)[:budget]}
+    return frozenset(s.id for s in read_records(pool / "solutions.jsonl", Solution)[:budget])
 
 
 def train(base: Path, backbone: str, source: str, budget: int) -> tuple[Path, int]:
@@ -176,14 +189,12 @@ def measure(a: argparse.Namespace, base: Path) -> None:
 
 def cost_cell(pool: Path, source: str, budget: int) -> str:
     """Labelling cost of a budget: model calls, and seconds in proportion to the pool's run."""
-    from prmkit.annotate.io import read_annotations
-
     path = pool / "cost.json"
     if source == "truth" or not path.exists():
         return "exact" if source == "truth" else "-"
     cost = json.loads(path.read_text())
     ids = budget_ids(pool, budget)
-    records = [r for r in read_annotations(pool / ("judge.jsonl" if source == "judge" else "mc.jsonl"))]
+    records = annotations(pool / ("judge.jsonl" if source == "judge" else "mc.jsonl"))
     rollouts = sum(r.labels.metadata.get("rollouts", 0) for r in records if r.solution.id in ids and r.labels)
     parts = []
     if source != "judge":

@@ -112,9 +112,9 @@ class PRMTrainer(Trainer):
         # Losses divided by num_items_in_batch (labelled steps in the accumulated batch of every process)
         # are multiplied by the processes' count, which DDP's gradient mean divides out, as the Trainer does.
         spread = self.accelerator.num_processes if self.args.average_tokens_across_devices and num_items_in_batch else 1
+        batch = step_batch({**inputs, **positions}) if positions else None
         if self.separator is not None:
             labels = inputs.pop("labels")
-            batch = step_batch({**inputs, **positions})
             out = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask, output_hidden_states=True)
             outputs = {"logits": self.place_step_logits(step_logits(model, batch, self.separator, out), batch)}
             loss = spread * self.compute_loss_func(outputs, labels, num_items_in_batch)
@@ -131,7 +131,7 @@ class PRMTrainer(Trainer):
         if self.lm_weight > 0 and model.training:
             if lm_logits is None:
                 lm_logits = self.hidden.float() @ self.lm_output.to(self.hidden.device).float().T
-            mask = right_step_tokens(step_batch({**inputs, **positions}), labels, self.objective)
+            mask = right_step_tokens(batch, labels, self.objective)
             steps = num_items_in_batch if num_items_in_batch is not None else (labels != IGNORE).sum().clamp(min=1)
             loss = loss + spread * self.lm_weight * next_token_loss(lm_logits, inputs["input_ids"], mask) / steps
         return (loss, outputs) if return_outputs else loss
