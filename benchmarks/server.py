@@ -10,8 +10,9 @@ and p50/p99 latency, and how many scoring calls (batches) the server ran. The cl
 share the machine, so on a 2-core box both compete for CPU: compare rows, not absolute numbers.
 
 Fairness compares the server's two lanes (requests over ``--lane-tokens`` are scored in a thread of
-their own) with one lane (``--lane-tokens`` past the request budget, so the largest request blocks the
-queue for its whole forward pass).
+their own; on CPU at idle priority on a core the interactive lane shares) with two lanes side by side
+(``--no-bulk-shares-core``: the bulk lane on a core of its own) and with one lane (``--lane-tokens``
+past the request budget, so the largest request blocks the queue for its whole forward pass).
 
 On one CPU thread a forward pass costs about the same per padded token at any batch size, so
 batching saves little there and the padding of mixed-length requests costs extra; the gain of
@@ -142,7 +143,8 @@ def fairness(prm: str, bodies: list[dict], threads: int) -> None:
           f"(the budget: {ServeConfig.max_request_tokens})")  # fmt: skip
     print(f"{'lanes':9} {'alone ms':>9} {'loaded ms':>10} {'ratio':>6} {'large s':>8}")
     ratios = {}
-    for lanes, flags in (("two", []), ("one", ["--lane-tokens", str(10**9)])):
+    settings = (("two", []), ("beside", ["--no-bulk-shares-core"]), ("one", ["--lane-tokens", str(10**9)]))
+    for lanes, flags in settings:
         proc, url = start_server(prm, True, threads, 16, 5.0, *flags)
         try:
             asyncio.run(run_clients(url, bodies[:16], 1))  # warm-up
@@ -155,7 +157,8 @@ def fairness(prm: str, bodies: list[dict], threads: int) -> None:
         ratios[lanes] = loaded / alone
         print(f"{lanes:9} {alone * 1000:9.1f} {loaded * 1000:10.1f} {ratios[lanes]:6.2f} "
               f"{statistics.median(large):8.2f}")  # fmt: skip
-    print(f"one lane's loaded/alone ratio over two lanes': {ratios['one'] / ratios['two']:.1f}x")
+    print(f"loaded/alone ratio over two lanes': side by side {ratios['beside'] / ratios['two']:.2f}x, "
+          f"one lane {ratios['one'] / ratios['two']:.1f}x")  # fmt: skip
 
 
 def main() -> None:

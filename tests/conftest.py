@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -59,15 +60,15 @@ class ServerProcess:
             str(port),
             *flags,
         ]
-        self.proc = subprocess.Popen(
-            cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        )
+        # The log goes to a file: a pipe nobody reads fills after ~800 access-log lines and blocks the server.
+        self.log = tempfile.TemporaryFile("w+")  # noqa: SIM115  (read until the server ends)
+        self.proc = subprocess.Popen(cmd, env=env, stdout=self.log, stderr=subprocess.STDOUT, text=True)
         self.url = f"http://127.0.0.1:{port}"
         self.headers = {"Authorization": f"Bearer {SERVER_TOKEN}"}
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise AssertionError(f"server exited early:\n{self.proc.stdout.read()}")
+                raise AssertionError(f"server exited early:\n{self.output()}")
             try:
                 if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
                     return
@@ -83,8 +84,12 @@ class ServerProcess:
         finally:
             if self.proc.poll() is None:
                 self.proc.kill()
-        log = self.proc.stdout.read()
-        return code in (0, -signal.SIGTERM) and "Application shutdown complete" in log
+        return code in (0, -signal.SIGTERM) and "Application shutdown complete" in self.output()
+
+    def output(self) -> str:
+        """Everything the server printed so far."""
+        self.log.seek(0)
+        return self.log.read()
 
     def stop(self) -> bool:
         if self.proc.poll() is None:

@@ -18,14 +18,17 @@ and those still waiting at its deadline are answered ``ShuttingDown`` (the serve
 Retry-After) rather than cut off. ``stop`` drains: every request already accepted is scored, or
 answered, before the workers end.
 
-On CPU the lanes split the torch threads (``lane_threads``): two lanes that each used every core
-would spin against each other.
+On CPU (``CpuLanes``) the bulk lane by default only uses time the interactive lane leaves idle: its
+thread runs at idle priority on one core, which the interactive lane's thread shares (or, with several
+torch threads, spans). Two forward passes side by side on separate cores can slow each other through
+the caches and memory they share; ``benchmarks/server.py`` measures both placements.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -78,15 +81,30 @@ class BatchStats:
         }
 
 
-def _thread_pool(name: str, threads: int | None) -> ThreadPoolExecutor:
-    """One scoring thread; with ``threads``, torch uses that many threads inside it."""
+@dataclass(frozen=True)
+class CpuLanes:
+    """Where the lanes run on CPU: the interactive lane's torch threads, and the core the bulk lane
+    shares with it at idle priority (None: the bulk lane runs beside it, wherever the OS puts it)."""
+
+    interactive_threads: int
+    shared_core: int | None
+
+
+def _thread_pool(name: str, threads: int | None = None, core: int | None = None, idle: bool = False) -> ThreadPoolExecutor:
+    """One scoring thread, with ``threads`` torch threads, pinned to ``core``, at ``idle`` priority
+    (it runs only when nothing else wants its core). Pinning and priority are Linux-only."""
 
     def init() -> None:
-        import torch
+        if threads:
+            import torch
 
-        torch.set_num_threads(threads)
+            torch.set_num_threads(threads)
+        if core is not None and hasattr(os, "sched_setaffinity"):
+            os.sched_setaffinity(0, {core})  # 0: this thread
+        if idle and hasattr(os, "SCHED_IDLE"):
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
 
-    return ThreadPoolExecutor(1, thread_name_prefix=f"prmkit-{name}", initializer=init if threads else None)
+    return ThreadPoolExecutor(1, thread_name_prefix=f"prmkit-{name}", initializer=init)
 
 
 class Batcher:
@@ -100,7 +118,7 @@ class Batcher:
         max_queue: int = 256,
         batching: bool = True,
         lane_tokens: int = 4096,
-        lane_threads: tuple[int, int] | None = None,
+        cpu_lanes: CpuLanes | None = None,
     ) -> None:
         self.score = score
         self.max_batch_size = max_batch_size if batching else 1
@@ -112,8 +130,14 @@ class Batcher:
         self.stats = BatchStats()
         self._arrived = asyncio.Event()
         self._bulk_arrived = asyncio.Event()
-        interactive, bulk = lane_threads or (None, None)
-        self._pools = (_thread_pool("score", interactive), _thread_pool("bulk", bulk))
+        if cpu_lanes is None:
+            self._pools = (_thread_pool("score"), _thread_pool("bulk"))
+        else:  # one interactive thread is pinned to the shared core; several span it
+            threads, core = cpu_lanes.interactive_threads, cpu_lanes.shared_core
+            self._pools = (
+                _thread_pool("score", threads, core if threads == 1 else None),
+                _thread_pool("bulk", 1, core, idle=core is not None),
+            )
         self._workers: list[asyncio.Task[None]] = []
         self._running = 0  # jobs taken off a queue and not answered yet
         self.closing = False

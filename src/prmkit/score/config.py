@@ -137,6 +137,12 @@ class ServeConfig(PRMConfig):
             "help": "requests of more tokens go to the bulk lane, scored this many tokens at a time in a thread of their own, so that smaller requests never wait behind them"
         },
     )
+    bulk_shares_core: bool = field(
+        default=True,
+        metadata={
+            "help": "on CPU, the bulk lane runs at idle priority on a core the interactive lane uses, taking only the time it leaves (off: on a core of its own, faster for bulk requests, but the two forward passes slow each other through shared caches and memory)"
+        },
+    )
     graceful_timeout: float = field(
         default=30.0, metadata={"help": "seconds to finish requests in flight on shutdown"}
     )

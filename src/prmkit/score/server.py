@@ -21,6 +21,7 @@ OpenAPI docs (``/docs``, ``/openapi.json``).
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 import sys
 from collections.abc import AsyncIterator
@@ -35,7 +36,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from prmkit.errors import ConfigError
 from prmkit.score.aggregate import AGGREGATIONS, aggregate, nan_to_none
-from prmkit.score.batcher import Batcher, Overloaded, ShuttingDown
+from prmkit.score.batcher import Batcher, CpuLanes, Overloaded, ShuttingDown
 from prmkit.score.config import ServeConfig
 from prmkit.score.load import load_prm
 from prmkit.score.prm import PRM
@@ -164,13 +165,18 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
 
-def lane_threads(prm: PRM) -> tuple[int, int] | None:
-    """On CPU: torch threads for the interactive and the bulk lane, the bulk lane taking one of them."""
+def cpu_lanes(prm: PRM, share_core: bool) -> CpuLanes | None:
+    """On CPU, where the lanes run: with ``share_core`` (and Linux), the interactive lane takes every
+    torch thread and shares the last core we may use with the bulk lane; otherwise the bulk lane takes
+    one of the threads, beside the interactive lane."""
     if prm.device.type != "cpu":
         return None
     import torch
 
-    return max(1, torch.get_num_threads() - 1), 1
+    threads = torch.get_num_threads()
+    if share_core and hasattr(os, "sched_getaffinity") and hasattr(os, "SCHED_IDLE"):
+        return CpuLanes(threads, max(os.sched_getaffinity(0)))
+    return CpuLanes(max(1, threads - 1), None)
 
 
 def create_app(prm: PRM, cfg: ServeConfig) -> FastAPI:
@@ -182,7 +188,7 @@ def create_app(prm: PRM, cfg: ServeConfig) -> FastAPI:
         batching = prm.device.type != "cpu" if cfg.batching is None else cfg.batching
         batcher = Batcher(
             prm.score_encoded, cfg.max_batch_size, cfg.max_wait_ms, cfg.max_queue, batching, cfg.lane_tokens,
-            lane_threads(prm),
+            cpu_lanes(prm, cfg.bulk_shares_core),
         )  # fmt: skip
         batcher.start()
         batcher_box["batcher"] = batcher
