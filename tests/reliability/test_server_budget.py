@@ -72,3 +72,18 @@ def test_a_request_over_the_token_budget_is_refused_with_the_limit(prm_dir, prmk
     answer = httpx.post(f"{server.url}/score", json=big, headers=server.headers, timeout=60)
     assert answer.status_code == 413
     assert answer.json()["error"].endswith("tokens in one request; the limit is 1000")
+
+
+def test_one_solution_over_the_budget_is_refused_not_cut_to_fit(prm_dir, prmkit_server):
+    """The PRM cuts a sequence at its longest (the budget here), so counting the cut text would let a
+    solution of any length through, scored for the whole budget's cost."""
+    server = prmkit_server(prm_dir)
+    prm = load_prm(prm_dir)
+    body = tiny.longest_request(prm, MAX_REQUEST_TOKENS)
+    body["steps"] += body["steps"][:40]
+    tokens = len(prm.encode(body["problem"], body["steps"], cut=False))
+    assert tokens > MAX_REQUEST_TOKENS >= len(prm.encode(body["problem"], body["steps"]))
+    answer = httpx.post(f"{server.url}/score", json=body, headers=server.headers, timeout=60)
+    assert answer.status_code == 413
+    assert answer.json()["error"] == f"{tokens} tokens in one request; the limit is {MAX_REQUEST_TOKENS}"
+    assert httpx.get(f"{server.url}/health").json()["solutions"] == 0

@@ -95,7 +95,7 @@ def server(prm_dir):
     from prmkit.score.config import ServeConfig
     from prmkit.score.server import create_app
 
-    cfg = ServeConfig(prm=str(prm_dir), token="t0ken", max_solutions=2)
+    cfg = ServeConfig(prm=str(prm_dir), token="t0ken-of-sixteen-chars", max_solutions=2)
     port = _free_port()
     uv = uvicorn.Server(
         uvicorn.Config(create_app(load_prm(cfg), cfg), host="127.0.0.1", port=port, log_level="warning")
@@ -118,7 +118,7 @@ def server(prm_dir):
 def test_prm_http_reward_matches_the_local_prm(server, prm_dir, columns):
     local = REWARDS.get("prm")(prm=str(prm_dir), aggregation="min")
     # batch_size 1 and max_steps 2 force several requests, under the server's limit of 2 solutions
-    remote = REWARDS.get("prm_http")(url=server, token="t0ken", batch_size=1, max_steps=2)
+    remote = REWARDS.get("prm_http")(url=server, token="t0ken-of-sixteen-chars", batch_size=1, max_steps=2)
     assert remote.__name__ == "prm_http"
     remote_steps, local_steps = remote.step_scores(**columns), local.step_scores(**columns)
     assert [len(r) for r in remote_steps] == [2, 3, 0]
@@ -131,7 +131,7 @@ def test_prm_http_reward_reports_refusals(server, monkeypatch):
     monkeypatch.delenv("PRMKIT_SERVER_TOKEN", raising=False)
     with pytest.raises(Exception, match="401"):
         PRMHTTPReward(url=server, retries=0)(completions=["Step 1"], question=["q"])
-    monkeypatch.setenv("PRMKIT_SERVER_TOKEN", "t0ken")  # the token `prmkit serve` reads
+    monkeypatch.setenv("PRMKIT_SERVER_TOKEN", "t0ken-of-sixteen-chars")  # the token `prmkit serve` reads
     assert PRMHTTPReward(url=server)(completions=["Step 1"], question=["q"])[0] is not None
     with pytest.raises(ConfigError, match="url"):
         PRMHTTPReward()
@@ -150,7 +150,7 @@ def test_verl_adapter_scores_with_the_served_prm(server, prm_dir, columns):
 
     scores = compute_score_batch(
         data_sources=["s"] * 2, solution_strs=COMPLETIONS[:2], ground_truths=["5", "5"],
-        extra_infos=[{"question": q} for q in QUESTIONS], rewards=f"prm_http,url={server},token=t0ken;correctness:0",
+        extra_infos=[{"question": q} for q in QUESTIONS], rewards=f"prm_http,url={server},token=t0ken-of-sixteen-chars;correctness:0",
     )  # fmt: skip
     local = REWARDS.get("prm")(prm=str(prm_dir))(**{k: v[:2] for k, v in columns.items()})
     assert [s["prm_http"] for s in scores] == pytest.approx(local, abs=1e-5)

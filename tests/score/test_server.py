@@ -16,7 +16,7 @@ from prmkit.score.batcher import Batcher, Overloaded
 from prmkit.score.config import ServeConfig
 from prmkit.score.server import create_app
 
-TOKEN = "s3cret-token"
+TOKEN = "s3cret-token-of-24-chars"
 
 
 @pytest.fixture(scope="module")
@@ -147,12 +147,24 @@ def test_token_is_required_everywhere_but_health(prm, prm_dir):
         assert ok.status_code == 200 and "/score" in ok.json()["paths"]
 
 
+def test_a_short_token_is_refused_naming_where_it_came_from(prm_dir, tmp_path, monkeypatch):
+    monkeypatch.delenv("PRMKIT_SERVER_TOKEN", raising=False)
+    with pytest.raises(ConfigError, match="^--token: the server token has 6 characters; use at least 16"):
+        ServeConfig(prm=str(prm_dir), token="abc123").resolved_token()
+    (tmp_path / "token").write_text("abcd\n")
+    with pytest.raises(ConfigError, match="token: the server token has 4 characters"):
+        ServeConfig(prm=str(prm_dir), token_file=str(tmp_path / "token")).resolved_token()
+    monkeypatch.setenv("PRMKIT_SERVER_TOKEN", "short")
+    with pytest.raises(ConfigError, match=r"^\$PRMKIT_SERVER_TOKEN: the server token has 5 characters"):
+        ServeConfig(prm=str(prm_dir)).resolved_token()
+
+
 def test_token_comes_from_the_environment(prm, prm_dir, monkeypatch):
-    monkeypatch.setenv("PRMKIT_SERVER_TOKEN", "from-env")
+    monkeypatch.setenv("PRMKIT_SERVER_TOKEN", "from-the-environment")
     with TestClient(create_app(prm, ServeConfig(prm=str(prm_dir)))) as client:
         assert client.post("/score", json={"problem": "q", "steps": ["a"]}).status_code == 401
         ok = client.post(
-            "/score", json={"problem": "q", "steps": ["a"]}, headers={"Authorization": "Bearer from-env"}
+            "/score", json={"problem": "q", "steps": ["a"]}, headers={"Authorization": "Bearer from-the-environment"}
         )
         assert ok.status_code == 200
 
@@ -254,6 +266,32 @@ def test_large_requests_take_turns_in_the_bulk_lane_and_small_ones_skip_them():
     assert bulk == [["a0a0", "a1a1"], ["b0b0", "b1b1"], ["a2a2"], ["b2b2"]]  # 8 tokens a slice, by turns
     assert a == b == [[4.0]] * 3 and c == [[1.0]]
     assert stats.bulk_requests == 2 and stats.requests == 3
+
+
+def test_a_closing_batcher_finishes_bulk_requests_whole_in_arrival_order():
+    """Taking turns while draining would leave every request half scored when time runs out."""
+    calls: list[str] = []
+    gate = threading.Event()
+
+    def score(encoded, steps):
+        gate.wait(5)
+        calls.append(encoded[0][0])
+        return [[1.0]] * len(encoded)
+
+    async def main():
+        batcher = Batcher(score, max_wait_ms=0, lane_tokens=8)
+        batcher.start()
+        jobs = []
+        for name in "abc":
+            jobs.append(asyncio.ensure_future(batcher.submit([name * 8] * 3, [["s"]] * 3)))
+            await asyncio.sleep(0.02)  # "a" is in the model before "b" and "c" arrive
+        batcher.close(deadline=60)
+        gate.set()
+        await batcher.stop()
+        return await asyncio.gather(*jobs)
+
+    assert asyncio.run(main()) == [[[1.0]] * 3] * 3
+    assert calls == ["a", "a", "a", "b", "b", "b", "c", "c", "c"]
 
 
 def test_full_queue_is_refused_and_accepted_work_is_drained():

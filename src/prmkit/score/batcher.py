@@ -13,8 +13,9 @@ the others:
   least one solution) at a time, so a request of 64 long solutions does not hold back the next one.
 
 A full queue is refused at once (``Overloaded``): the server answers 503 with Retry-After instead of
-piling up work and memory. ``close`` begins a shutdown: new requests are refused (``Overloaded``),
-and those still waiting at its deadline are answered ``ShuttingDown`` (the server's 503 with
+piling up work and memory. ``close`` begins a shutdown: new requests are refused (``Overloaded``), the
+bulk lane stops taking turns and finishes its requests one by one in arrival order, and those still
+waiting at its deadline are answered ``ShuttingDown`` (the server's 503 with
 Retry-After) rather than cut off. ``stop`` drains: every request already accepted is scored, or
 answered, before the workers end.
 
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import itertools
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -52,6 +54,7 @@ class _Job:
     encoded: list[Any]
     num_steps: list[Any]
     future: asyncio.Future[list[list[float]]]
+    arrival: int  # the order requests came in
     scores: list[list[float]] = field(default_factory=list)  # bulk lane: filled a slice at a time
     tokens: int = field(init=False)
 
@@ -140,6 +143,7 @@ class Batcher:
             )
         self._workers: list[asyncio.Task[None]] = []
         self._running = 0  # jobs taken off a queue and not answered yet
+        self._arrivals = itertools.count()
         self.closing = False
 
     @property
@@ -153,7 +157,7 @@ class Batcher:
 
     async def submit(self, encoded: Sequence[Any], num_steps: Sequence[Any]) -> list[list[float]]:
         """Score one request's solutions; raises Overloaded when the queue is full."""
-        job = _Job(list(encoded), list(num_steps), asyncio.get_running_loop().create_future())
+        job = _Job(list(encoded), list(num_steps), asyncio.get_running_loop().create_future(), next(self._arrivals))
         if self.closing or len(self.queue) + len(self.bulk) >= self.max_queue:
             self.stats.rejected += 1
             raise Overloaded
@@ -240,11 +244,20 @@ class Batcher:
             end += 1
         return slice(start, end)
 
+    def _next_bulk_turn(self) -> _Job:
+        """Turns go round while the server runs; once it is closing, the oldest request goes on to
+        the end, so that what fits in the drain finishes whole, in the order it came."""
+        if not self.closing:
+            return self.bulk.popleft()
+        oldest = min(self.bulk, key=lambda job: job.arrival)
+        self.bulk.remove(oldest)
+        return oldest
+
     async def _bulk(self) -> None:
         while True:
             while not self.bulk:
                 await self._next_arrival(self._bulk_arrived)
-            job = self.bulk.popleft()
+            job = self._next_bulk_turn()
             if job.future.done():  # the client went away, or the shutdown answered it
                 continue
             part = self._next_slice(job)

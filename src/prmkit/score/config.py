@@ -10,6 +10,7 @@ from pathlib import Path
 from prmkit.errors import ConfigError
 from prmkit.score.aggregate import check_aggregation
 
+MIN_TOKEN_CHARS = 16
 TOKEN_ENV = "PRMKIT_SERVER_TOKEN"
 
 
@@ -164,15 +165,22 @@ class ServeConfig(PRMConfig):
             raise ValueError(f"port must lie in 0..65535, got {self.port}")
 
     def resolved_token(self) -> str | None:
-        """--token, else the first line of --token-file, else $PRMKIT_SERVER_TOKEN."""
-        if self.token:
-            return self.token
-        if self.token_file:
+        """--token, else the first line of --token-file, else $PRMKIT_SERVER_TOKEN; one shorter than
+        ``MIN_TOKEN_CHARS`` is refused (a guessable token is no lock)."""
+        token, where = self.token, "--token"
+        if not token and self.token_file:
             try:
                 lines = Path(self.token_file).read_text(encoding="utf-8").splitlines()
             except OSError as exc:
                 raise ConfigError(f"{self.token_file}: cannot read the token file: {exc.strerror}") from None
             if not lines or not lines[0].strip():
                 raise ConfigError(f"{self.token_file}: the token file is empty")
-            return lines[0].strip()
-        return os.environ.get(TOKEN_ENV) or None
+            token, where = lines[0].strip(), self.token_file
+        if not token:
+            token, where = os.environ.get(TOKEN_ENV) or None, f"${TOKEN_ENV}"
+        if token and len(token) < MIN_TOKEN_CHARS:
+            raise ConfigError(
+                f"{where}: the server token has {len(token)} characters; use at least {MIN_TOKEN_CHARS} "
+                "(python -c 'import secrets; print(secrets.token_urlsafe())' makes one)"
+            )
+        return token

@@ -115,11 +115,12 @@ class PRM(abc.ABC):
     def step_probabilities(self, batch: StepBatch) -> torch.Tensor:
         """P(correct) at each ``batch.step_index`` position: a (batch, max_steps) float tensor."""
 
-    def encode(self, question: str, steps: list[str]) -> EncodedSteps:
+    def encode(self, question: str, steps: list[str], cut: bool = True) -> EncodedSteps:
         """Token ids and the position where each step's score is read; with no ``max_length`` in the
         step format, a sequence stops at ``max_tokens`` (the steps after it score NaN), so that one
-        huge solution cannot take all memory."""
-        return encode_steps(self.tokenizer, question, steps, self.capped_format)
+        huge solution cannot take all memory. ``cut=False``: the whole text, to count what it costs."""
+        fmt = self.capped_format if cut else dataclasses.replace(self.step_format, max_length=None)
+        return encode_steps(self.tokenizer, question, steps, fmt)
 
     @property
     def max_length(self) -> int:

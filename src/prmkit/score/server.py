@@ -34,6 +34,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from prmkit.data.encoding import EncodedSteps
 from prmkit.errors import ConfigError
 from prmkit.score.aggregate import AGGREGATIONS, aggregate, nan_to_none
 from prmkit.score.batcher import Batcher, CpuLanes, Overloaded, ShuttingDown
@@ -165,6 +166,17 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
 
+def encode_request(prm: PRM, items: list[ScoreItem], budget: int) -> tuple[int, list[EncodedSteps]]:
+    """The request's tokens, every solution whole (what it would cost), and, within ``budget``, each
+    solution as it is scored (cut at the PRM's longest sequence)."""
+    whole = [prm.encode(item.problem, item.steps, cut=False) for item in items]
+    tokens = sum(map(len, whole))
+    if tokens > budget:
+        return tokens, []
+    cut = [e if len(e) <= prm.max_length else prm.encode(i.problem, i.steps) for e, i in zip(whole, items)]
+    return tokens, cut
+
+
 def cpu_lanes(prm: PRM, share_core: bool) -> CpuLanes | None:
     """On CPU, where the lanes run: with ``share_core`` (and Linux), the interactive lane takes every
     torch thread and shares the last core we may use with the bulk lane; otherwise the bulk lane takes
@@ -234,8 +246,7 @@ def create_app(prm: PRM, cfg: ServeConfig) -> FastAPI:
             return _error(413, f"{len(items)} solutions in one request; the limit is {cfg.max_solutions}")
         if num_steps > cfg.max_steps:
             return _error(413, f"{num_steps} steps in one request; the limit is {cfg.max_steps}")
-        encoded = await asyncio.to_thread(lambda: [prm.encode(i.problem, i.steps) for i in items])
-        tokens = sum(map(len, encoded))
+        tokens, encoded = await asyncio.to_thread(encode_request, prm, items, cfg.max_request_tokens)
         if tokens > cfg.max_request_tokens:
             return _error(413, f"{tokens} tokens in one request; the limit is {cfg.max_request_tokens}")
         try:

@@ -52,7 +52,7 @@ def longest_request(prm: Any, max_tokens: int) -> dict[str, Any]:
     ``prm`` encodes it: the costliest request a server with that token budget accepts."""
     question, step = "Ann has 5 apples. How many apples does she have?", "Step: 12 + 30 = 42, so " * 12
     steps = [step] * 400
-    while len(prm.encode(question, steps)) > max_tokens:
+    while len(prm.encode(question, steps, cut=False)) > max_tokens:
         steps.pop()
     return {"problem": question, "steps": steps}
 
