@@ -95,3 +95,52 @@ def over_seeds(cells: Sequence[dict[str, Any] | None], name: str, pct: bool = Fa
 def table_head(title: str, columns: Sequence[str]) -> list[str]:
     """A markdown table's title, header row and rule."""
     return [f"### {title}", "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+
+
+def per_problem(folder: Path, verifier: str) -> dict[str, tuple[float, float]]:
+    """Per problem of a best-of-N run: the within-problem ranking AUROC by ``verifier``'s solution
+    scores (NaN unless the problem has right and wrong candidates) and its best-of-all accuracy (ties
+    share it), from the stored candidates. A solution's score is its least step score, an ORM's its
+    last, as the tables read them."""
+    import math
+
+    from prmkit.metrics.steps import ranking_auroc
+
+    read = (lambda steps: steps[-1]) if verifier == "orm" else min
+    out = {}
+    for line in (folder / "bon" / "candidates.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        correct = [bool(c["correct"]) for c in record["candidates"]]
+        scores = [read(c["scores"][verifier]) if c["scores"][verifier] else math.nan for c in record["candidates"]]
+        scores = [-math.inf if math.isnan(s) else s for s in scores]
+        best = [ok for ok, s in zip(correct, scores) if s == max(scores)]
+        pid = record["problem"]["id"]
+        out[pid] = (ranking_auroc([pid] * len(correct), correct, scores), sum(best) / len(best))
+    return out
+
+
+def paired_gain(folder: Path, verifier: str, baseline: str, seed: int = 0) -> dict[str, tuple[float, float, float]]:
+    """``verifier`` minus ``baseline`` on the same candidates: ranking AUROC and best-of-all accuracy,
+    each as (mean difference, 95% CI low, high), resampling problems with replacement (paired: both
+    verifiers on each drawn problem)."""
+    import numpy as np
+
+    from prmkit.metrics.bootstrap import bootstrap_ci
+
+    ours, theirs = per_problem(folder, verifier), per_problem(folder, baseline)
+    out = {}
+    for name, index in (("ranking", 0), ("bon", 1)):
+        diffs = np.array([ours[p][index] - theirs[p][index] for p in ours])
+        diffs = diffs[~np.isnan(diffs)]
+        out[name] = (float(diffs.mean()), *bootstrap_ci(diffs, np.random.default_rng(seed)))
+    return out
+
+
+def gain_cell(folders: Sequence[Path], verifier: str, baseline: str, name: str, pct: bool = False) -> str:
+    """``mean [each seed's difference (95% CI)]`` of ``paired_gain`` over the seeds that have it."""
+    gains = [paired_gain(f, verifier, baseline)[name] for f in folders if (f / "bon" / "candidates.jsonl").exists()]
+    if not gains:
+        return "-"
+    scale, digits = (100, 1) if pct else (1, 3)
+    each = "; ".join(f"{scale * m:+.{digits}f} ({scale * lo:+.{digits}f}, {scale * hi:+.{digits}f})" for m, lo, hi in gains)
+    return f"{scale * statistics.mean(g[0] for g in gains):+.{digits}f} [{each}]"

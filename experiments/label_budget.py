@@ -15,7 +15,9 @@ For each world (``default``; ``harder``: up to 4 operations) and seed:
 3. For each backbone, source and budget (the pool's first solutions, nested): a PRM; for each
    backbone and budget, an ORM on the same solutions (their final-answer correctness).
 4. The best-of-N harness (N = 1 ... 16, bootstrap CIs) on both halves with the PRM, the ORM and the
-   backbone's own step likelihood; the within-problem ranking AUROC from its diagnostics.
+   backbone's own step likelihood; the within-problem ranking AUROC from its diagnostics; and each
+   PRM's gain over its backbone's likelihood and over the ORM on the same candidates, with a paired
+   bootstrap CI over problems (is the gain larger than the noise of 100 problems?).
 
 Every step skips what an earlier run finished, so the command can be interrupted and repeated:
 
@@ -35,7 +37,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from common import bon_cell, bon_halves, over_seeds, prepare_quickstart, quickstart_sampling, table_head
+from common import (
+    bon_cell,
+    bon_halves,
+    gain_cell,
+    over_seeds,
+    prepare_quickstart,
+    quickstart_sampling,
+    table_head,
+)
 
 SOURCES = ("truth", "mc-he", "mc-se", "consensus", "judge")
 BACKBONES = ("policy", "verifier")
@@ -240,8 +250,26 @@ def tables(a: argparse.Namespace) -> str:
         note = (f"Majority vote@16 on the report half: {over_seeds(majority, 'majority', True)}; "
                 f"pass@16: {over_seeds(majority, 'pass@n', True)}.")  # fmt: skip
         lines += ["", note, ""]
+        lines += gains(a, bases)
         lines += curves(a, bases)
     return "\n".join(lines)
+
+
+def gains(a: argparse.Namespace, bases: Sequence[Path]) -> list[str]:
+    """Each PRM against its backbone's untrained likelihood and the ORM on the same candidates (report
+    half): the mean difference with a paired 95% bootstrap CI over problems, per seed."""
+    columns = ["backbone", "verifier", "solutions", "ranking - likelihood", "BoN@16 - likelihood",
+               "ranking - ORM", "BoN@16 - ORM"]  # fmt: skip
+    lines = table_head("Gains on the report half: mean [each seed: difference (paired 95% bootstrap CI over problems)]", columns)
+    for backbone in a.backbones:
+        for budget in a.budgets:
+            for source in a.sources:
+                folders = [b / "verifiers" / backbone / f"{source}-{budget}" / "report" for b in bases]
+                cells = [gain_cell(folders, "prm", baseline, name, pct=name == "bon")
+                         for baseline in ("likelihood", "orm") for name in ("ranking", "bon")]  # fmt: skip
+                if cells[0] != "-":
+                    lines.append(f"| {backbone} | PRM, {source} | {budget:,} | " + " | ".join(cells) + " |")
+    return [*lines, ""]
 
 
 def curves(a: argparse.Namespace, bases: Sequence[Path]) -> list[str]:

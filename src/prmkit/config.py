@@ -80,6 +80,8 @@ def check_value(tp: Any, value: Any, where: str) -> Any:
     """``value`` validated as ``tp``: finite numbers only, and no bool or string read as a number."""
     if _numeric_only(tp) and isinstance(value, (bool, str)):
         raise ConfigError(f"{where}: expected a number, got {value!r}")
+    if tp is bool and not isinstance(value, bool):
+        raise ConfigError(f"{where}: expected true or false, got {value!r}")
     try:
         return TypeAdapter(tp, config=FINITE).validate_python(value)
     except ValidationError as exc:
@@ -147,12 +149,35 @@ def unflatten(flat: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+class StrictLoader(yaml.SafeLoader):
+    """Safe YAML that refuses a key given twice in one mapping (plain YAML keeps the last, silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        first: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, typing.Hashable) and key in first:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"{key!r} is given twice (first on line {first[key] + 1})", key_node.start_mark
+                )
+            if isinstance(key, typing.Hashable):
+                first[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep)
+
+
 def read_yaml(path: str | Path) -> dict[str, Any]:
+    """A YAML mapping from ``path``; any fault is a ConfigError naming the file and line."""
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"{path}: config file not found")
+    raw = path.read_bytes()
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path}:{line}: not UTF-8 text (byte {raw[exc.start]:#04x})") from None
+    try:
+        data = yaml.load(text, Loader=StrictLoader) or {}  # StrictLoader is a SafeLoader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""

@@ -1,7 +1,8 @@
 """Exclusive locks on outputs, so that two processes never write the same file or run directory.
 
 ``ExclusiveLock(target)`` takes a non-blocking ``flock`` on ``<target>.lock`` and writes its PID there.
-A second writer fails at once with an error naming the holder's PID. The operating system drops the
+A second writer fails at once with an error naming the holder's PID, also when it names the
+target through a symbolic link. The operating system drops the
 lock when its holder exits, even by kill -9, so a crashed job never leaves a stale lock behind (the
 small ``.lock`` file stays; it is the lock's handle, not its state).
 """
@@ -23,7 +24,8 @@ class ExclusiveLock:
 
     def __init__(self, target: str | Path) -> None:
         self.target = Path(target)
-        self.path = self.target.with_name(self.target.name + ".lock")
+        real = self.target.resolve()  # a symbolic link to the target takes the target's own lock
+        self.path = real.with_name(real.name + ".lock")
         self._fh: IO[str] | None = None
 
     def acquire(self) -> None:

@@ -4,6 +4,7 @@ silent wrong result. Each row: the files to write, the command, and the expected
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -134,6 +135,21 @@ CASES = [
     ("invalid YAML", {"c.yaml": "n: [1,\n"}, "generate {c.yaml} -o {out} --config {c.yaml}", "invalid YAML"),
     ("YAML that is a list", {"c.yaml": "- 1\n"}, "generate {c.yaml} -o {out} --config {c.yaml}",
      "the top level must be a mapping"),
+    ("data validate of an empty file", {"e.jsonl": ""}, "data validate {e.jsonl}",
+     "e.jsonl: no records: the file is empty or holds only blank lines"),
+    ("data validate of blank lines", {"e.jsonl": "\n  \n\n"}, "data validate {e.jsonl}",
+     "e.jsonl: no records: the file is empty or holds only blank lines"),
+    ("grade of an empty file", {"e.jsonl": "", "p.jsonl": jsonl(PROBLEM)}, "grade {e.jsonl} --problems {p.jsonl} --output {out}",
+     "e.jsonl: no solutions: the file is empty or holds only blank lines"),
+    ("report of a folder with no stage", {}, "report {dir}", "no stage here has written metrics"),
+    ("a lone surrogate in a step", {"d.jsonl": jsonl({**LABELLED, "solution": {**SOLUTION, "steps": ["3 + 4 = 7\ud800"]}})},
+     "score --prm {prm} --input {d.jsonl} --output {out}", "d.jsonl:1: a lone UTF-16 surrogate (\\ud800) in a string"),
+    ("a lone surrogate in data validate", {"d.jsonl": jsonl({**LABELLED, "solution": {**SOLUTION, "steps": ["3 + 4 = 7\ud800"]}})},
+     "data validate {d.jsonl}", "d.jsonl:1: a lone UTF-16 surrogate (\\ud800) in a string"),
+    ("a YAML key given twice", {"p.jsonl": jsonl(PROBLEM), "c.yaml": "seed: 1\nsampling: {n: 2}\nseed: 3\n"},
+     "generate {p.jsonl} -o {out} --config {c.yaml}", "c.yaml:3: invalid YAML: 'seed' is given twice (first on line 1)"),
+    ("a YAML config that is not UTF-8", {"p.jsonl": jsonl(PROBLEM), "c.yaml": b"seed: 1\n# caf\xe9\n"},
+     "generate {p.jsonl} -o {out} --config {c.yaml}", "c.yaml:2: not UTF-8 text (byte 0xe9)"),
     ("unknown config key", {"p.jsonl": jsonl(PROBLEM), "c.yaml": "temprature: 0.5\n"},
      "generate {p.jsonl} -o {out} --config {c.yaml}", "unknown key(s) temprature"),
     ("unknown reward", {"p.jsonl": jsonl(PROBLEM)}, "rl grpo --policy x --output-dir {dir} --problems {p.jsonl} --reward nope",
@@ -143,7 +159,10 @@ CASES = [
     ("no tokens to generate", {"p.jsonl": jsonl(PROBLEM)},
      "generate {p.jsonl} -o {out} --generation.backend synthetic-solver --sampling.max-new-tokens 0", "max_new_tokens=0"),
     ("a 2,000,000-character step in score", {"d.jsonl": jsonl({**LABELLED, "solution": {**SOLUTION, "steps": ["1" * 2_000_000]}, "labels": None})},
-     "score --prm {prm} --input {d.jsonl} --output {out}", "solution s1 has 2,000,041 characters; a PRM scores at most 1,000,000"),
+     "score --prm {prm} --input {d.jsonl} --output {out}",
+     "d.jsonl:1: field 'solution.steps': solution s1 has 2,000,041 characters; a PRM scores at most 1,000,000"),
+    ("score of a solution whose problem is not given", {"s.jsonl": jsonl(SOLUTION)},
+     "score --prm {prm} --input {s.jsonl} --output {out}", "s.jsonl:1: field 'problem_id': no problem 'p1' (pass --problems FILE)"),
     ("module:attr backend without opting in", {"p.jsonl": jsonl(PROBLEM)},
      "generate {p.jsonl} -o {out} --generation.backend os:system",
      "generation backend 'os:system' is a module:attr path to code outside prmkit"),
@@ -179,3 +198,39 @@ def test_bad_input_is_refused_in_one_line(tmp_path, monkeypatch, prm, case, file
     assert not list(tmp_path.glob("*.tmp")), "a temporary file was left behind"
     written = {name: text if isinstance(text, bytes) else text.encode("utf-8") for name, text in files.items()}
     assert all(paths[name].read_bytes() == data for name, data in written.items()), "an input changed"
+
+
+CONTRACT_EDITS = [
+    ("max_length 1", {"step_format.max_length": 1}, "step_format: max_length must be at least 2 tokens, got 1"),
+    ("a number for the format", {"format": 5}, "prmkit_prm.json.format: Input should be a valid string (got 5)"),
+    ("an empty separator", {"step_format.separator": ""}, "step_format: separator is empty"),
+    ("positive label 5", {"positive_label": 5}, "a PRM head has 2 labels, the positive one 0 or 1"),
+    ("three labels", {"num_labels": 3}, "got num_labels 3, positive_label 1"),
+    ("add_bos as a word", {"step_format.add_bos": "no"}, "step_format.add_bos: expected true or false, got 'no'"),
+    ("invalid UTF-8", b'{"format": "caf\xe9"}', "not a valid prmkit_prm.json: 'utf-8' codec can't decode byte 0xe9"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("case", "edit", "expected"), CONTRACT_EDITS, ids=[c[0] for c in CONTRACT_EDITS])
+def test_a_tampered_prm_contract_is_refused_in_one_line(tmp_path, prm, case, edit, expected):
+    folder = tmp_path / "prm"
+    shutil.copytree(prm, folder)
+    contract = folder / "prmkit_prm.json"
+    if isinstance(edit, bytes):
+        contract.write_bytes(edit)
+    else:
+        data = json.loads(contract.read_text())
+        for key, value in edit.items():
+            *parents, leaf = key.split(".")
+            node = data
+            for part in parents:
+                node = node[part]
+            node[leaf] = value
+        contract.write_text(json.dumps(data))
+    (tmp_path / "d.jsonl").write_text(jsonl(LABELLED))
+    args = ["score", "--prm", str(folder), "--input", str(tmp_path / "d.jsonl"), "--output", str(tmp_path / "out.jsonl")]
+    result = CliRunner().invoke(app, args)
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit), result.output
+    assert len(lines) == 1 and expected in lines[0] and "prmkit_prm.json" in lines[0], result.output
+    assert not (tmp_path / "out.jsonl").exists()

@@ -66,3 +66,40 @@ def test_two_quickstarts_in_one_run_directory(tmp_path):
     assert result.returncode != 0 and "Traceback" not in result.stderr + result.stdout
     assert f"is being written by another process (pid {os.getpid()})" in result.stderr + result.stdout
     assert not (run / "problems").exists()  # refused before any stage ran
+
+
+def test_a_link_to_a_held_output_is_refused_as_the_output_itself(tmp_path):
+    out = tmp_path / "real.jsonl"
+    (tmp_path / "link.jsonl").symlink_to(out)
+    proc = holder(out)
+    try:
+        with pytest.raises(PrmkitError, match=rf"link.jsonl is being written by another process \(pid {proc.pid}\)"):
+            AppendLog(tmp_path / "link.jsonl")
+    finally:
+        proc.kill()
+        proc.wait()
+    assert out.read_text().splitlines() == ['{"id":"a"}']
+
+
+def test_a_second_training_into_a_held_output_folder_is_refused_before_it_loads_anything(tmp_path):
+    from prmkit.train.prm import train_prm
+    from prmkit.train.prm_config import PRMTrainConfig
+
+    out = tmp_path / "prm"
+    refused = pytest.raises(PrmkitError, match=r"prm/run is being written by another process")
+    with ExclusiveLock(out / "run"), refused:  # the lock: what a running `train prm` holds
+        train_prm([], PRMTrainConfig(model=str(tmp_path / "no-backbone"), output_dir=str(out)))
+
+
+def test_a_refused_second_rl_run_leaves_the_running_ones_log_whole(tmp_path):
+    from prmkit.rl.config import RLConfig
+    from prmkit.rl.trainer import train
+
+    out = tmp_path / "rl"
+    out.mkdir()
+    log = "".join(f'{{"step":{step}}}\n' for step in range(1, 61))
+    (out / "log.jsonl").write_text(log)
+    refused = pytest.raises(PrmkitError, match=r"rl/run is being written by another process")
+    with ExclusiveLock(out / "run"), refused:  # the lock: what a running `rl ppo` holds
+        train(RLConfig(policy=str(tmp_path / "no-policy"), output_dir=str(out)), algorithm=None)
+    assert (out / "log.jsonl").read_text() == log

@@ -47,6 +47,8 @@ def validate(
 ) -> None:
     """Check every record of FILE; print one line per error, then a summary. Exit 1 if any is bad."""
     report = validate_report(file, kind=kind, format=format, progress=lambda rows: counted(rows, f"checking {file}"))
+    if not report.records:
+        raise DataError("no records: the file is empty or holds only blank lines", path=file)
     for error in report.errors:
         typer.echo(str(error))
     typer.echo(f"{report.records} records, {report.bad} bad")

@@ -57,4 +57,4 @@ def register(app: typer.Typer) -> None:
         """Write a static HTML report (tables and embedded plots) of every stage in a run directory."""
         from prmkit.evaluate.report import write_report
 
-        typer.echo(f"wrote {write_report(run_dir, output, title)}")
+        typer.echo(f"wrote {write_report(run_dir, output, title, allow_empty=False)}")

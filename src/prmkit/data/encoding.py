@@ -36,6 +36,8 @@ class StepFormat:
     max_length: int | None = field(default=None, metadata={"help": "drop trailing steps (then the question's start) beyond this many tokens"})
 
     def __post_init__(self) -> None:
+        if not self.separator:
+            raise ValueError("separator is empty: the scores are read at its last token")
         if self.max_length is not None and self.max_length < 2:
             raise ValueError(f"max_length must be at least 2 tokens, got {self.max_length}")
 

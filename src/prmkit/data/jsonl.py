@@ -24,11 +24,18 @@ def decode_line(raw: bytes, path: str | Path, lineno: int) -> Any:
     except UnicodeDecodeError as exc:
         raise DataError(f"not UTF-8 (byte {exc.start}); re-save the file as UTF-8", path=path, line=lineno)
     try:
-        return json.loads(text)
+        value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise DataError(f"malformed JSON: {exc.msg} at column {exc.colno}", path=path, line=lineno)
     except RecursionError:
         raise DataError("JSON nested too deeply to be a record", path=path, line=lineno) from None
+    if "\\ud" in text.lower():  # a \uXXXX escape of a UTF-16 surrogate: half of a pair is no text
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError as exc:
+            bad = ord(exc.object[exc.start])
+            raise DataError(f"a lone UTF-16 surrogate (\\u{bad:04x}) in a string: not text", path=path, line=lineno) from None
+    return value
 
 
 def iter_jsonl(path: str | Path) -> Iterator[tuple[int, Any]]:

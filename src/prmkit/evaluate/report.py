@@ -150,12 +150,17 @@ def render(stages: list[Stage], title: str, subtitle: str) -> str:
     )
 
 
-def write_report(run_dir: str | Path, output: str | Path | None = None, title: str | None = None) -> Path:
-    """Write ``<run_dir>/report.html`` (or ``output``) and return its path."""
+def write_report(
+    run_dir: str | Path, output: str | Path | None = None, title: str | None = None, allow_empty: bool = True
+) -> Path:
+    """Write ``<run_dir>/report.html`` (or ``output``) and return its path; with ``allow_empty=False``
+    a folder where no stage has written metrics is refused."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise PrmkitError(f"{run_dir}: run directory not found")
     stages = collect(run_dir)
+    if not stages and not allow_empty:
+        raise PrmkitError(f"{run_dir}: no stage here has written metrics (<stage>/metrics.json): is it a run directory?")
     stamp = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     page = render(
         stages,

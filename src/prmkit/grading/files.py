@@ -46,6 +46,8 @@ def read_solutions(path: Path, problems: Iterable[Problem]) -> list[Solution]:
         if sol.problem_id not in known:
             raise DataError(f"unknown problem id {sol.problem_id!r}", path=path, line=line, field="problem_id")
         sols.append(sol)
+    if not sols:
+        raise DataError("no solutions: the file is empty or holds only blank lines", path=path)
     return sols
 
 

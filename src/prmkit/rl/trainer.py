@@ -48,6 +48,7 @@ from prmkit.data.records import Problem
 from prmkit.devices import resolve_device
 from prmkit.generation.base import GenerationConfig, stable_seed
 from prmkit.generation.hf import TransformersBackend, load_model_and_tokenizer
+from prmkit.locks import ExclusiveLock
 from prmkit.progress import step_progress
 from prmkit.rl.checkpoint import (
     CHECKPOINT,
@@ -320,6 +321,8 @@ def train(
 ) -> RLResult:
     """Run (or resume) training as ``cfg`` says; ``rewards`` overrides ``cfg.rewards`` with any
     callable following the reward contract and returning a ``RewardOutput``-like object."""
+    lock = ExclusiveLock(Path(cfg.output_dir) / "run")  # before anything reads, trims or loads
+    lock.acquire()
     previous_threads = torch.get_num_threads()
     if cfg.threads > 0:
         torch.set_num_threads(cfg.threads)
@@ -351,6 +354,7 @@ def train(
         policy_dir = run.finish(records, eval_records)
     finally:
         torch.set_num_threads(previous_threads)
+        lock.release()
     return RLResult(output_dir=run.out, policy_dir=policy_dir, records=records, evals=eval_records)
 
 

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from prmkit.config import from_dict
 from prmkit.data.encoding import StepFormat
 from prmkit.errors import PrmkitError
 
@@ -36,6 +37,17 @@ class PRMContract:
     positive_label: int = 1
     options: dict[str, Any] = field(default_factory=dict)  # adapter-specific settings
 
+    def __post_init__(self) -> None:
+        if not self.format:
+            raise ValueError("format is empty")
+        if self.objective not in ("prm", "orm") or self.labels not in ("hard", "soft"):
+            raise ValueError(f"objective must be prm or orm and labels hard or soft, got {self.objective!r}, {self.labels!r}")
+        if self.num_labels != 2 or self.positive_label not in (0, 1):
+            raise ValueError(
+                f"a PRM head has 2 labels, the positive one 0 or 1; got num_labels {self.num_labels}, "
+                f"positive_label {self.positive_label}"
+            )
+
     def to_dict(self) -> dict[str, Any]:
         from prmkit import __version__
 
@@ -56,9 +68,10 @@ class PRMContract:
             return None
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            data.pop("prmkit_version", None)
-            data.pop("score", None)
-            data["step_format"] = StepFormat.from_dict(data.get("step_format", {}))
-            return cls(**data)
-        except (json.JSONDecodeError, TypeError) as exc:
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise PrmkitError(f"{path}: not a valid {CONTRACT_FILE}: {exc}") from None
+        if not isinstance(data, dict):
+            raise PrmkitError(f"{path}: not a valid {CONTRACT_FILE}: expected an object, got {type(data).__name__}")
+        data.pop("prmkit_version", None)
+        data.pop("score", None)
+        return from_dict(cls, data, str(path))

@@ -16,15 +16,18 @@ from rich.progress import Progress
 
 from prmkit.data.jsonl import write_jsonl
 from prmkit.data.records import LabeledSolution, Problem, Record, Solution
-from prmkit.errors import ConfigError, DataError
+from prmkit.errors import ConfigError, DataError, PrmkitError
 from prmkit.score.aggregate import aggregate, nan_to_none
 from prmkit.score.config import ScoreConfig
 from prmkit.score.load import load_prm
-from prmkit.score.prm import PRM
+from prmkit.score.prm import PRM, questions_and_steps
 
 
-def pair_with_problems(records: Sequence[Record], problems: Sequence[Problem] = ()) -> list[LabeledSolution]:
-    """Every solution in ``records`` with its problem (inline, or looked up in ``problems`` by id)."""
+def pair_with_problems(
+    records: Sequence[Record], problems: Sequence[Problem] = (), path: str | None = None
+) -> list[LabeledSolution]:
+    """Every solution in ``records`` (read from ``path``) with its problem (inline, or looked up in
+    ``problems`` by id), each one checked to be scorable."""
     by_id = {p.id: p for p in problems}
     out = []
     for index, rec in enumerate(records, start=1):
@@ -33,11 +36,17 @@ def pair_with_problems(records: Sequence[Record], problems: Sequence[Problem] = 
         elif isinstance(rec, Solution):
             if rec.problem_id not in by_id:
                 raise DataError(
-                    f"no problem {rec.problem_id!r} (pass --problems FILE)", line=index, field="problem_id"
+                    f"no problem {rec.problem_id!r} (pass --problems FILE)", path=path, line=index, field="problem_id"
                 )
             out.append(LabeledSolution(problem=by_id[rec.problem_id], solution=rec))
+        else:
+            continue
+        try:
+            questions_and_steps([out[-1].problem], [out[-1].solution])
+        except (PrmkitError, ValueError) as exc:
+            raise DataError(str(exc), path=path, line=index, field="solution.steps") from None
     if not out:
-        raise DataError("no solutions to score in the input")
+        raise DataError("no solutions to score in the input", path=path)
     return out
 
 
@@ -79,7 +88,7 @@ def score_file(cfg: ScoreConfig) -> dict[str, Any]:
     if not cfg.input:
         raise ConfigError("no input given: pass --input FILE")
     problems = read_records(cfg.problems, Problem) if cfg.problems else []
-    examples = pair_with_problems(load_dataset_records(cfg.input_format, path=cfg.input), problems)
+    examples = pair_with_problems(load_dataset_records(cfg.input_format, path=cfg.input), problems, cfg.input)
     prm = load_prm(cfg)
     scores = score_solutions(prm, examples, cfg.chunk_size)
     written = write_jsonl(cfg.output, score_rows(examples, scores, cfg.aggregation))

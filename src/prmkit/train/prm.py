@@ -21,6 +21,7 @@ resuming.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from prmkit.config import refuse_changed_settings, save_config, to_dict
 from prmkit.data.records import LabeledSolution
 from prmkit.errors import ConfigError, PrmkitError
 from prmkit.grading.batch import final_correctness
+from prmkit.locks import ExclusiveLock
 from prmkit.score.adapters.likelihood import StepLikelihoodHead, separator_tokens
 from prmkit.score.contract import PRMContract
 from prmkit.score.prm import quiet_transformers
@@ -183,7 +185,19 @@ def train_prm(
     cfg: PRMTrainConfig,
     eval_examples: Sequence[LabeledSolution] | None = None,
 ) -> TrainResult:
-    """Train a PRM (or ORM, per ``cfg.objective``) and save it to ``cfg.output_dir``."""
+    """Train a PRM (or ORM, per ``cfg.objective``) and save it to ``cfg.output_dir``, which one run
+    holds at a time (the first process of a distributed run takes the lock for all)."""
+    if os.environ.get("RANK", "0") != "0":
+        return _train_prm(examples, cfg, eval_examples)
+    with ExclusiveLock(Path(cfg.output_dir) / "run"):
+        return _train_prm(examples, cfg, eval_examples)
+
+
+def _train_prm(
+    examples: Sequence[LabeledSolution],
+    cfg: PRMTrainConfig,
+    eval_examples: Sequence[LabeledSolution] | None,
+) -> TrainResult:
     from transformers import PrinterCallback, TrainingArguments, set_seed
 
     from prmkit.train.prm_metrics import held_out_metrics, probabilities_for_metrics
