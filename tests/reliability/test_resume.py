@@ -88,8 +88,9 @@ CASES = {
         size,
     ),
     "train prm": Case(
-        "train prm --data {labelled} --model {lm} --output-dir {out} --max-steps 40 --save-steps 4 --batch-size 8 "
-        "--eval-fraction 0 --eval-steps 0 --logging-steps 1000",
+        # several epochs, with held-out evaluation: a resumed run re-enters an epoch midway
+        "train prm --data {labelled} --model {lm} --output-dir {out} --max-steps 600 --save-steps 50 --batch-size 4 "
+        "--eval-steps 100 --logging-steps 1000",
         lambda out: (out / "model.safetensors").read_bytes(),
         checkpoints,
     ),

@@ -47,7 +47,8 @@ def test_the_default_recipe_learns_what_its_labels_say(backbone, tmp_path):
     defaults = PRMTrainConfig()
     assert (defaults.head, defaults.freeze_backbone, defaults.lm_weight) == ("likelihood", False, 0.1)
     train, test = rule_data(600, "train"), rule_data(60, "test")
-    cfg = _cfg(backbone, tmp_path, "default", max_steps=100, head=defaults.head, lm_weight=defaults.lm_weight)
+    # 200 steps: at 100 the rule was half learnt, and 1 data order in 5 missed the bound (either sampler)
+    cfg = _cfg(backbone, tmp_path, "default", max_steps=200, head=defaults.head, lm_weight=defaults.lm_weight)
     scores, minus, plus = _by_kind(load_prm(train_prm(train, cfg).output_dir), test)
     assert minus < 0.5 < plus  # on average each kind on its side of the decision
     assert solution_step_metrics(scores, [e.labels.hard for e in test])["step_f1"] > 0.95
@@ -344,7 +345,7 @@ def test_likelihood_head_learns_and_a_frozen_backbone_stays_as_loaded(backbone, 
     from safetensors.torch import load_file
 
     train, test = rule_data(600, "train"), rule_data(60, "test")
-    full = train_prm(train, _cfg(backbone, tmp_path, "full", head="likelihood", max_steps=100), test[:20])
+    full = train_prm(train, _cfg(backbone, tmp_path, "full", head="likelihood", max_steps=200), test[:20])
     _, minus, plus = _by_kind(load_prm(full.output_dir), test)
     assert minus < 0.1 and plus > 0.9
     assert PRMContract.load(full.output_dir).format == "prmkit-likelihood"

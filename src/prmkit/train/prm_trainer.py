@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import SequentialSampler
 from transformers import Trainer
+from transformers.trainer_pt_utils import LengthGroupedSampler
 
 from prmkit.data.encoding import StepBatch
 from prmkit.score.adapters.likelihood import step_log_likelihood, step_logits
@@ -51,6 +52,23 @@ def next_token_loss(logits: torch.Tensor, input_ids: torch.Tensor, mask: torch.T
     targets = input_ids[:, 1:].masked_fill(~mask[:, 1:], -100)
     flat = logits[:, :-1].float().reshape(-1, logits.shape[-1])
     return F.cross_entropy(flat, targets.reshape(-1), ignore_index=-100, reduction="sum")
+
+
+class EpochSeededLengthSampler(LengthGroupedSampler):
+    """Batches of similar length, in an order drawn from the seed and the epoch alone. The stock
+    sampler draws it from the global RNG, whose state where a resumed run re-enters an epoch is not the
+    uninterrupted run's: the resumed run then trained on other batches than the run it continues."""
+
+    def __init__(self, batch_size: int, dataset: Any, seed: int) -> None:
+        super().__init__(batch_size, dataset=dataset, model_input_name="input_ids")
+        self.seed, self.epoch = seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self) -> Any:
+        self.generator = torch.Generator().manual_seed(self.seed + self.epoch)
+        return super().__iter__()
 
 
 class PRMTrainer(Trainer):
@@ -94,9 +112,10 @@ class PRMTrainer(Trainer):
             backbone.register_forward_hook(lambda module, args, output: setattr(self, "hidden", output[0]))
 
     def _get_train_sampler(self, train_dataset: Any = None) -> Any:
-        if self.problems is None:
-            return super()._get_train_sampler(train_dataset)
-        return ProblemGroupedSampler(self.problems, self.args.seed)
+        if self.problems is not None:
+            return ProblemGroupedSampler(self.problems, self.args.seed)
+        batch = self.args.train_batch_size * self.args.gradient_accumulation_steps
+        return EpochSeededLengthSampler(batch, train_dataset or self.train_dataset, seed=self.args.seed)
 
     def _get_eval_sampler(self, eval_dataset: Any) -> Any:
         """Held-out rows in dataset order, never grouped by length: the ranking AUROC pairs each row
