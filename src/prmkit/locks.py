@@ -62,8 +62,11 @@ class ExclusiveLock:
 
 def refuse_same_file(output: str | Path, *inputs: str | Path | None) -> None:
     """Refuse an output path that is also one of the inputs (it would be appended to or overwritten
-    while it is read)."""
-    out = Path(output).resolve()
+    while it is read), whether named as is, through a symbolic link or by a hard link."""
+    out = Path(output)
     for source in inputs:
-        if source is not None and Path(source).resolve() == out:
-            raise PrmkitError(f"the output {output} is also an input; write to another file")
+        if source is None:
+            continue
+        same = out.resolve() == Path(source).resolve() or (out.exists() and Path(source).exists() and out.samefile(source))
+        if same:
+            raise PrmkitError(f"the output {output} is also an input ({source}); write to another file")

@@ -146,6 +146,25 @@ CASES = [
      "score --prm {prm} --input {d.jsonl} --output {out}", "d.jsonl:1: a lone UTF-16 surrogate (\\ud800) in a string"),
     ("a lone surrogate in data validate", {"d.jsonl": jsonl({**LABELLED, "solution": {**SOLUTION, "steps": ["3 + 4 = 7\ud800"]}})},
      "data validate {d.jsonl}", "d.jsonl:1: a lone UTF-16 surrogate (\\ud800) in a string"),
+    ("generate into an existing text file", {"p.jsonl": jsonl(PROBLEM), "notes.txt": "my notes\nmore notes"},
+     "generate {p.jsonl} -o {notes.txt} --generation.backend synthetic-solver",
+     "notes.txt:2: its last line is not a record: the file exists and is not an output of this command"),
+    ("generate into an existing problem file", {"p.jsonl": jsonl(PROBLEM), "q.jsonl": jsonl(PROBLEM)},
+     "generate {p.jsonl} -o {q.jsonl} --generation.backend synthetic-solver",
+     "q.jsonl:1: field 'problem_id': missing: the file exists and is not an output of this command"),
+    ("annotate mc into an existing problem file", {"s.jsonl": jsonl(SOLUTION), "p.jsonl": jsonl(PROBLEM), "q.jsonl": jsonl(PROBLEM)},
+     "annotate mc {s.jsonl} -p {p.jsonl} -o {q.jsonl} --generation.backend synthetic-solver",
+     "q.jsonl:1: it is not a record of this output: the file exists and is not an output of this command"),
+    ("score onto its own input", {"d.jsonl": jsonl(LABELLED)}, "score --prm {prm} --input {d.jsonl} --output {d.jsonl}",
+     "d.jsonl is also an input"),
+    ("annotate export onto its own input", {"d.jsonl": jsonl(LABELLED)}, "annotate export {d.jsonl} -o {d.jsonl}",
+     "d.jsonl is also an input"),
+    ("annotate relabel onto its own input", {"d.jsonl": jsonl(LABELLED)}, "annotate relabel {d.jsonl} -o {d.jsonl}",
+     "d.jsonl is also an input"),
+    ("annotate consensus onto its MC input", {"d.jsonl": jsonl(LABELLED), "j.jsonl": ""},
+     "annotate consensus --mc {d.jsonl} --judge {j.jsonl} -o {d.jsonl}", "d.jsonl is also an input"),
+    ("data convert onto its own input", {"d.jsonl": jsonl(LABELLED)}, "data convert {d.jsonl} {d.jsonl} --from jsonl",
+     "d.jsonl is also an input"),
     ("a YAML key given twice", {"p.jsonl": jsonl(PROBLEM), "c.yaml": "seed: 1\nsampling: {n: 2}\nseed: 3\n"},
      "generate {p.jsonl} -o {out} --config {c.yaml}", "c.yaml:3: invalid YAML: 'seed' is given twice (first on line 1)"),
     ("a YAML config that is not UTF-8", {"p.jsonl": jsonl(PROBLEM), "c.yaml": b"seed: 1\n# caf\xe9\n"},
@@ -234,3 +253,13 @@ def test_a_tampered_prm_contract_is_refused_in_one_line(tmp_path, prm, case, edi
     assert result.exit_code == 2 and isinstance(result.exception, SystemExit), result.output
     assert len(lines) == 1 and expected in lines[0] and "prmkit_prm.json" in lines[0], result.output
     assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_a_hard_link_to_the_input_is_refused_as_the_input(tmp_path):
+    problems = tmp_path / "p.jsonl"
+    problems.write_text(jsonl(PROBLEM))
+    (tmp_path / "link.jsonl").hardlink_to(problems)
+    args = ["generate", str(problems), "-o", str(tmp_path / "link.jsonl"), "--generation.backend", "synthetic-solver"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2 and "link.jsonl is also an input" in result.output, result.output
+    assert problems.read_text() == jsonl(PROBLEM)

@@ -75,7 +75,9 @@ def judge(cfg: JudgeConfig, solutions: Path, problems: Path | None, output: Path
 )  # fmt: skip
 def consensus(cfg: ConsensusConfig, output: Path) -> None:
     from prmkit.annotate.consensus import consensus_files
+    from prmkit.locks import refuse_same_file
 
+    refuse_same_file(output, cfg.mc or None, cfg.judge or None)
     stats = consensus_files(cfg, output)
     typer.echo(
         f"kept {stats['kept']}/{stats['solutions']} solutions (retention {stats['retention']:.1%}; "
@@ -112,7 +114,9 @@ def report(cfg: ReportConfig, output: Path) -> None:
 )  # fmt: skip
 def relabel(cfg: RelabelConfig, source: Path, output: Path) -> None:
     from prmkit.annotate.relabel import relabel_file
+    from prmkit.locks import refuse_same_file
 
+    refuse_same_file(output, source)
     count = relabel_file(cfg, source, output)
     typer.echo(f"wrote {count} solutions with {cfg.kind} labels to {output}")
 
@@ -123,7 +127,9 @@ def relabel(cfg: RelabelConfig, source: Path, output: Path) -> None:
 )  # fmt: skip
 def export(cfg: ExportConfig, source: Path, output: Path) -> None:
     from prmkit.annotate.io import export_annotations
+    from prmkit.locks import refuse_same_file
 
+    refuse_same_file(output, source)
     count = export_annotations(source, output, cfg.format)
     typer.echo(f"wrote {count} labelled solutions to {output} ({cfg.format})")
 

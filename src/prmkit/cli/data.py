@@ -12,6 +12,7 @@ from prmkit.cli.options import new_app, report_errors
 from prmkit.data.formats import FORMATS, LoadOptions, collect
 from prmkit.data.validate import validate_report
 from prmkit.errors import DataError
+from prmkit.locks import refuse_same_file
 from prmkit.progress import counted
 
 
@@ -85,6 +86,7 @@ def convert(
         file, split = reader.resolve(split=input)
     else:
         raise DataError(f"file not found, nor a {source} split ({', '.join(reader.splits)})", path=input)
+    refuse_same_file(output, file)
     results = counted(reader.results(file, split, options), f"reading {file.name}")
     try:
         records = collect(results, limit)

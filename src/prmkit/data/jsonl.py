@@ -146,12 +146,16 @@ class AppendLog:
     On open, an exclusive lock is taken (``prmkit.locks``: a second writer is refused, naming the
     first one's PID), a torn last line (a crash mid-write) is cut off, and the keys already present
     are read, so a resumed job skips finished work: no duplicates, no gaps. Each ``append`` is flushed
-    and fsynced before it returns.
+    and fsynced before it returns. An existing file whose lines are not records of this log (no key,
+    not JSON, or not ``model``) is refused, and nothing is cut from it.
     """
 
-    def __init__(self, path: str | Path, key: Callable[[dict[str, Any]], str] | str = "id") -> None:
+    def __init__(
+        self, path: str | Path, key: Callable[[dict[str, Any]], str] | str = "id", model: type[BaseModel] | None = None
+    ) -> None:
         self.path = Path(path)
         self._key = (lambda obj: str(obj[key])) if isinstance(key, str) else key
+        self._model = model  # what every line must be; an existing file of other records is refused
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = ExclusiveLock(self.path)
         self._lock.acquire()
@@ -162,21 +166,35 @@ class AppendLog:
             raise
 
     def _open(self) -> None:
-        self._repair()
+        """Read what an earlier run wrote, refusing a file that is not such a log (nothing is cut
+        from it then), and cut a torn last line."""
+        data = self.path.read_bytes() if self.path.exists() else b""
+        end = data.rfind(b"\n") + 1
+        if data[end:] and not data[end:].lstrip().startswith(b"{"):
+            self._refuse(data.count(b"\n") + 1, "its last line is not a record")
         self.done: dict[str, dict[str, Any]] = {}
-        for _, obj in iter_jsonl(self.path):
-            self.done[self._key(obj)] = obj
+        for lineno, raw in enumerate(data[:end].split(b"\n"), start=1):
+            if not raw.strip():
+                continue
+            try:
+                obj = decode_line(raw.rstrip(b"\r"), self.path, lineno)
+                if self._model is not None:
+                    parse_record(self._model, obj, self.path, lineno)
+                self.done[self._key(obj)] = obj
+            except DataError as exc:
+                self._refuse(lineno, f"field '{exc.field}': {exc.message}" if exc.field else exc.message)
+            except (KeyError, TypeError, IndexError):
+                self._refuse(lineno, "it is not a record of this output")
+        with self.path.open("r+b" if data else "wb") as fh:
+            fh.truncate(end)  # a torn last line, left by a kill
         self._fh = self.path.open("ab")
 
-    def _repair(self) -> None:
-        if not self.path.exists():
-            self.path.touch()
-            return
-        data = self.path.read_bytes()
-        end = data.rfind(b"\n") + 1
-        if end < len(data):
-            with self.path.open("r+b") as fh:
-                fh.truncate(end)
+    def _refuse(self, line: int, why: str) -> None:
+        raise DataError(
+            f"{why}: the file exists and is not an output of this command; write to another file or remove it",
+            path=self.path,
+            line=line,
+        )
 
     def __contains__(self, key: str) -> bool:
         return key in self.done

@@ -110,7 +110,7 @@ def generate_solutions(cfg: GenerateConfig, problems_path: Path, output: Path) -
     problems = read_problems(problems_path)
     config_path = output.with_suffix(".config.yaml")
     written = 0
-    with AppendLog(output) as log:
+    with AppendLog(output, model=Solution) as log:
         if log.done:
             refuse_changed_settings(cfg, config_path, EXECUTION_FIELDS)
         save_config(without_api_key(cfg), config_path)

@@ -17,6 +17,7 @@ from rich.progress import Progress
 from prmkit.data.jsonl import write_jsonl
 from prmkit.data.records import LabeledSolution, Problem, Record, Solution
 from prmkit.errors import ConfigError, DataError, PrmkitError
+from prmkit.locks import refuse_same_file
 from prmkit.score.aggregate import aggregate, nan_to_none
 from prmkit.score.config import ScoreConfig
 from prmkit.score.load import load_prm
@@ -87,6 +88,7 @@ def score_file(cfg: ScoreConfig) -> dict[str, Any]:
 
     if not cfg.input:
         raise ConfigError("no input given: pass --input FILE")
+    refuse_same_file(cfg.output, cfg.input, cfg.problems)
     problems = read_records(cfg.problems, Problem) if cfg.problems else []
     examples = pair_with_problems(load_dataset_records(cfg.input_format, path=cfg.input), problems, cfg.input)
     prm = load_prm(cfg)
