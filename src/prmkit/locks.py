@@ -29,8 +29,13 @@ class ExclusiveLock:
         self._fh: IO[str] | None = None
 
     def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fh = self.path.open("a+", encoding="utf-8")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fh = self.path.open("a+", encoding="utf-8")
+        except OSError as exc:  # a read-only file system, or a parent that is a file
+            found = next((p for p in self.path.parents if p.exists()), None)
+            why = f"{found} is a file, not a folder" if found and not found.is_dir() else exc.strerror or str(exc)
+            raise PrmkitError(f"{self.target}: cannot write there ({why})") from None
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -156,8 +156,7 @@ class AppendLog:
         self.path = Path(path)
         self._key = (lambda obj: str(obj[key])) if isinstance(key, str) else key
         self._model = model  # what every line must be; an existing file of other records is refused
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = ExclusiveLock(self.path)
+        self._lock = ExclusiveLock(self.path)  # it makes the folder, or says why it cannot
         self._lock.acquire()
         try:
             self._open()
