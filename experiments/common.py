@@ -5,6 +5,7 @@ harness on both halves, and the cells of a table (mean over seeds, each seed in 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import statistics
 import subprocess
@@ -97,6 +98,7 @@ def table_head(title: str, columns: Sequence[str]) -> list[str]:
     return [f"### {title}", "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
 
 
+@functools.cache  # every cell of a table row reads the same run's candidates
 def per_problem(folder: Path, verifier: str) -> dict[str, tuple[float, float]]:
     """Per problem of a best-of-N run: the within-problem ranking AUROC by ``verifier``'s solution
     scores (NaN unless the problem has right and wrong candidates) and its best-of-all accuracy (ties
@@ -113,7 +115,8 @@ def per_problem(folder: Path, verifier: str) -> dict[str, tuple[float, float]]:
         correct = [bool(c["correct"]) for c in record["candidates"]]
         scores = [read(c["scores"][verifier]) if c["scores"][verifier] else math.nan for c in record["candidates"]]
         scores = [-math.inf if math.isnan(s) else s for s in scores]
-        best = [ok for ok, s in zip(correct, scores) if s == max(scores)]
+        top = max(scores)
+        best = [ok for ok, s in zip(correct, scores) if s == top]
         pid = record["problem"]["id"]
         out[pid] = (ranking_auroc([pid] * len(correct), correct, scores), sum(best) / len(best))
     return out

@@ -156,12 +156,13 @@ class StrictLoader(yaml.SafeLoader):
         first: dict[Any, int] = {}
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
-            if isinstance(key, typing.Hashable) and key in first:
+            if not isinstance(key, typing.Hashable):
+                continue  # the base class refuses it
+            if key in first:
                 raise yaml.constructor.ConstructorError(
                     None, None, f"{key!r} is given twice (first on line {first[key] + 1})", key_node.start_mark
                 )
-            if isinstance(key, typing.Hashable):
-                first[key] = key_node.start_mark.line
+            first[key] = key_node.start_mark.line
         return super().construct_mapping(node, deep)
 
 

@@ -69,9 +69,7 @@ def refuse_same_file(output: str | Path, *inputs: str | Path | None) -> None:
     """Refuse an output path that is also one of the inputs (it would be appended to or overwritten
     while it is read), whether named as is, through a symbolic link or by a hard link."""
     out = Path(output)
-    for source in inputs:
-        if source is None:
-            continue
-        same = out.resolve() == Path(source).resolve() or (out.exists() and Path(source).exists() and out.samefile(source))
-        if same:
+    real = out.resolve()
+    for source in filter(None, inputs):
+        if real == Path(source).resolve() or (out.exists() and Path(source).exists() and out.samefile(source)):
             raise PrmkitError(f"the output {output} is also an input ({source}); write to another file")

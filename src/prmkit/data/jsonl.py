@@ -184,8 +184,9 @@ class AppendLog:
                 self._refuse(lineno, f"field '{exc.field}': {exc.message}" if exc.field else exc.message)
             except (KeyError, TypeError, IndexError):
                 self._refuse(lineno, "it is not a record of this output")
-        with self.path.open("r+b" if data else "wb") as fh:
-            fh.truncate(end)  # a torn last line, left by a kill
+        if end < len(data):  # a torn last line, left by a kill
+            with self.path.open("r+b") as fh:
+                fh.truncate(end)
         self._fh = self.path.open("ab")
 
     def _refuse(self, line: int, why: str) -> None:

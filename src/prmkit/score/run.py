@@ -33,19 +33,20 @@ def pair_with_problems(
     out = []
     for index, rec in enumerate(records, start=1):
         if isinstance(rec, LabeledSolution):
-            out.append(rec)
+            example = rec
         elif isinstance(rec, Solution):
             if rec.problem_id not in by_id:
                 raise DataError(
                     f"no problem {rec.problem_id!r} (pass --problems FILE)", path=path, line=index, field="problem_id"
                 )
-            out.append(LabeledSolution(problem=by_id[rec.problem_id], solution=rec))
+            example = LabeledSolution(problem=by_id[rec.problem_id], solution=rec)
         else:
             continue
         try:
-            questions_and_steps([out[-1].problem], [out[-1].solution])
+            questions_and_steps([example.problem], [example.solution])
         except (PrmkitError, ValueError) as exc:
             raise DataError(str(exc), path=path, line=index, field="solution.steps") from None
+        out.append(example)
     if not out:
         raise DataError("no solutions to score in the input", path=path)
     return out
