@@ -84,9 +84,7 @@ def test_first_error_search_finds_the_truth_with_fewer_rollouts(pairs, trust):
         # A prefix stops at its first correct rollout (2 per round); HE 0 takes all 4.
         assert all(drawn[i] == (2 if t.hard[i] else 4) for i in measured)
         assert labels.metadata["rollouts"] == sum(drawn)
-        assert all(
-            labels.soft[i] == labels.hard[i] for i in range(len(drawn)) if drawn[i] < 4
-        )  # soft falls back to hard
+        assert labels.soft is None  # a prefix stopped at its first correct rollout has no measured SE
     assert sum(r.labels.metadata["rollouts"] for r in search) < sum(r.labels.metadata["rollouts"] for r in full)
 
 
@@ -203,3 +201,33 @@ def test_annotate_mc_through_llama_server_slots_writes_each_solution_once(llama_
     assert sorted(x.solution.id for x in labeled) == sorted(x.solution.id for x in pairs)
     assert summary["rollouts"] > 0
     assert all(x.labels is not None and len(x.labels.hard) == len(x.solution.steps) for x in labeled)
+
+
+def test_labels_the_search_did_not_measure_are_refused_where_they_would_be_read(tmp_path):
+    """First-error search stops a prefix at its first correct rollout; no consumer may read that as SE."""
+    from prmkit.annotate.relabel import RelabelConfig, relabel_file
+    from prmkit.errors import DataError
+    from prmkit.train.prm_data import check_targets, load_labelled
+
+    pairs = make_pairs(12, mistake_rate=0.5)
+    out = tmp_path / "search.jsonl"
+    cfg = solver_mc(n=8, model="slip_rate=0.3", strategy="first-error", rollout_chunk=1)
+    annotate_mc(cfg, pairs, out)
+    records = read_labeled(out)
+    partial_draws = [(r, i) for r in records for i, d in enumerate(r.labels.metadata["drawn"]) if 0 < d < 8]
+    assert partial_draws  # some prefix stopped early: e.g. 1 correct of 1 drawn
+    assert all(r.labels.soft is None for r in records)
+    assert all(r.labels.metadata["counts"][i] >= 1 for r, i in partial_draws)  # the observation is kept
+    first = records[0].solution.id
+    for kwargs, flag in [
+        ({"labels": "soft"}, "--labels soft"),
+        ({"threshold": 0.5}, "--hard-threshold 0.5"),
+        ({"kind": "progress"}, "progress labels"),
+    ]:
+        with pytest.raises(DataError, match=f"search.jsonl:1: field '{first}.labels.soft': no soft labels.*{flag}"):
+            load_labelled(str(out), check=lambda e, kw=kwargs: check_targets(e, **kw))
+    assert len(load_labelled(str(out), check=check_targets)) == len(pairs)  # hard labels (HE) are measured
+    assert len(load_labelled(str(out), check=lambda e: check_targets(e, threshold=0.0))) == len(pairs)
+    with pytest.raises(DataError, match="search.jsonl:1: field .*labels.soft': no soft labels"):
+        relabel_file(RelabelConfig(kind="advantage"), out, tmp_path / "advantage.jsonl")
+    assert not (tmp_path / "advantage.jsonl").exists()

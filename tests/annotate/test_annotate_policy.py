@@ -53,10 +53,11 @@ def test_policy_rollouts_give_consistent_labels_in_both_strategies(policy):
     for a, b in zip(full, search):
         for labels in (a.labels, b.labels):
             counts, drawn = labels.metadata["counts"], labels.metadata["drawn"]
-            assert all(0.0 <= s <= 1.0 for s in labels.soft)
-            for c, d, s, h in zip(counts, drawn, labels.soft, labels.hard):
+            soft = labels.soft or [None] * labels.num_steps  # the search measures SE only where it drew all
+            assert (labels.soft is None) == any(d < 4 for d in drawn[:-1])
+            for c, d, s, h in zip(counts, drawn, soft, labels.hard):
                 if d == 4:
-                    assert 0 <= c <= 4 and s == c / 4 and h == int(c > 0)
+                    assert 0 <= c <= 4 and s in (c / 4, None) and h == int(c > 0)
             assert labels.metadata["rollouts"] == sum(drawn)
             assert labels.metadata["tokens"] > 0 or labels.metadata["rollouts"] == 0
         # Same seeds per (solution, prefix, sample): the search saw the rollouts "all" saw.

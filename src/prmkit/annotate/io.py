@@ -11,6 +11,7 @@ an unparsable verdict keeps ``labels`` empty and says why in ``unparsable`` (nev
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -80,22 +81,40 @@ def _parse(obj: Any, path: Path, line: int) -> Annotation:
     return parse_record(model, obj, path, line)
 
 
-def read_annotations(path: str | Path) -> list[Annotation]:
-    """Every line of an annotation output (LabeledSolution or Judgement), refusing duplicate ids."""
+def read_annotations(path: str | Path, check: Callable[[Annotation], None] | None = None) -> list[Annotation]:
+    """Every line of an annotation output (LabeledSolution or Judgement), refusing duplicate ids and
+    raising ``check``'s ``DataError`` with the file and line."""
     path = Path(path)
     out: list[Annotation] = []
     ids = UniqueIds(path, "solution.id")
     for line, obj in iter_jsonl(path):
         record = _parse(obj, path, line)
         ids.add(record_key(record.solution), line)
+        if check is not None:
+            try:
+                check(record)
+            except DataError as exc:
+                raise DataError(exc.message, path=path, line=line, field=exc.field) from None
         out.append(record)
     return out
 
 
-def read_labeled(path: str | Path) -> list[LabeledSolution]:
-    """The labelled solutions of an annotation output (unparsable judge verdicts are left out)."""
-    records = [r.labeled() if isinstance(r, Judgement) else r for r in read_annotations(path)]
-    return [r for r in records if r is not None and r.labels is not None]
+def read_labeled(
+    path: str | Path, check: Callable[[LabeledSolution], None] | None = None
+) -> list[LabeledSolution]:
+    """The labelled solutions of an annotation output (unparsable judge verdicts are left out), each
+    passed to ``check`` (its ``DataError`` names the file and line)."""
+
+    def labelled(record: Annotation) -> LabeledSolution | None:
+        out = record.labeled() if isinstance(record, Judgement) else record
+        return out if out is not None and out.labels is not None else None
+
+    def check_labelled(record: Annotation) -> None:
+        if check is not None and (example := labelled(record)) is not None:
+            check(example)
+
+    records = [labelled(r) for r in read_annotations(path, check_labelled)]
+    return [r for r in records if r is not None]
 
 
 def read_pairs(solutions: str | Path, problems: str | Path | None = None) -> list[LabeledSolution]:

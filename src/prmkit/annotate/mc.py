@@ -20,14 +20,17 @@ last step's label is that answer's correctness, without rollouts (``metadata
   before the last; a wrong final answer makes the last step's HE 0 known. The middle prefix is rolled
   out ``rollout_chunk`` samples per round and stops at its first correct rollout (HE 1 is then
   certain); HE 0 takes all ``n``. Hard labels are 1 before the found step and 0 from it on ("after an
-  error"), the last step keeping its own answer's correctness; soft labels are the measured SE where
-  all ``n`` rollouts were drawn, else the hard label.
+  error"), the last step keeping its own answer's correctness. Its records carry soft labels only where
+  every step was measured, which is rare: a prefix stopped at its first correct rollout, or never
+  rolled out, has no measured SE. The raw ``counts`` and ``drawn`` stay in ``metadata``; training on
+  soft labels, a ``hard_threshold`` above 0 or a label kind computed from MC values refuses such a
+  record.
 
 **Trusting correct answers** (``trust_correct_answers``, off by default). A correct final answer is
 then taken as proof that every step is right: all 1, no rollouts. That is not HE (a step with a
 mistake that the solution later recovers from can have HE 0), so MC cannot flag a right-answer,
 wrong-process solution, the first of Lessons' BoN biases. It saves most rollouts of strong policies;
-both strategies honour it, so they can be compared like for like.
+both strategies honour it, so they can be compared like for like. A trusted record has no soft labels.
 
 **Batching.** Solutions move in lock-step rounds: each round gathers the pending prefixes of every
 active solution, topped up from the queue until it asks for ``rollouts_per_call`` completions, and
@@ -200,17 +203,20 @@ class Estimate:
     def known_last(self) -> bool:
         return self.final_correct is not None
 
-    def soft(self, hard: list[int]) -> list[float]:
-        """SE where all ``n`` rollouts were drawn; the final answer's correctness or the hard label elsewhere."""
+    def soft(self) -> list[float] | None:
+        """SE per step when every step was measured: all ``n`` rollouts drawn, or the last step's own
+        answer graded. None otherwise (a prefix the search stopped at its first correct rollout, or one
+        a trusted answer spared, has no measured share, and a stand-in would read as certain)."""
         last = self.num_steps - 1
-        return [
-            c / self.n
-            if d == self.n
-            else float(self.final_correct)
-            if i == last and self.known_last()
-            else float(hard[i])
-            for i, (c, d) in enumerate(zip(self.correct, self.drawn))
-        ]
+        soft: list[float] = []
+        for i, (c, d) in enumerate(zip(self.correct, self.drawn)):
+            if i == last and self.known_last():
+                soft.append(float(bool(self.final_correct)))
+            elif d == self.n:
+                soft.append(c / self.n)
+            else:
+                return None
+        return soft
 
 
 MC_STRATEGIES: Registry[type[Estimate]] = Registry("MC strategy")
@@ -341,7 +347,7 @@ def mc_record(pair: LabeledSolution, est: Estimate, cfg: MCConfig) -> LabeledSol
         num_steps=len(hard),
         first_error=hard.index(0) if 0 in hard else -1,
         hard=hard,
-        soft=est.soft(hard),
+        soft=est.soft(),
         source="mc",
         metadata=meta,
     )

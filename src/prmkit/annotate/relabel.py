@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from prmkit.annotate.io import read_labeled
 from prmkit.data.jsonl import write_jsonl
 from prmkit.data.records import LabeledSolution, StepLabels
 from prmkit.grading.batch import final_correctness
-from prmkit.train.label_kinds import LabelKind, kind_targets, root_values
+from prmkit.train.label_kinds import LabelKind, kind_targets, mc_values, root_values
 
 
 @dataclass
@@ -60,5 +61,6 @@ def relabel(examples: Sequence[LabeledSolution], kind: LabelKind, tau: float = 0
 
 def relabel_file(cfg: RelabelConfig, source: Path, output: Path) -> int:
     """Relabel the MC annotations in ``source`` as ``cfg`` says; write them to ``output``; return how many."""
-    records = relabel(read_labeled(source), cfg.kind, cfg.progress_threshold)  # type: ignore[arg-type]
+    examples = read_labeled(source, partial(mc_values, kind=cfg.kind))  # type: ignore[arg-type]
+    records = relabel(examples, cfg.kind, cfg.progress_threshold)  # type: ignore[arg-type]
     return write_jsonl(output, records)

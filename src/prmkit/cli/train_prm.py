@@ -11,10 +11,19 @@ from prmkit.train.prm_config import ORMTrainConfig, PRMTrainConfig
 
 
 def _run(cfg: PRMTrainConfig) -> None:
-    from prmkit.train.prm import train_prm
-    from prmkit.train.prm_data import load_labelled
+    from functools import partial
 
-    train = load_labelled(cfg.data, cfg.data_format, "--data")
+    from prmkit.train.prm import train_prm
+    from prmkit.train.prm_data import check_targets, load_labelled
+
+    targets = partial(
+        check_targets,
+        labels=cfg.labels,
+        objective=cfg.objective,
+        threshold=cfg.hard_threshold,
+        kind=cfg.label_kind,
+    )
+    train = load_labelled(cfg.data, cfg.data_format, "--data", targets)
     held_out = load_labelled(cfg.eval_data, cfg.data_format, "--eval-data") if cfg.eval_data else None
     result = train_prm(train, cfg, held_out)
     if not result.main_process:  # under torchrun / accelerate launch the first process reports

@@ -96,7 +96,10 @@ class StepLabels(Record):
 
     def hard_targets(self, threshold: float | None = None) -> list[int]:
         """0/1 per step: soft labels above ``threshold`` when one is given and soft labels exist; else
-        the hard labels; else soft labels above 0; else the labels implied by first_error."""
+        the hard labels; else soft labels above 0; else the labels implied by first_error. A threshold
+        above 0 without soft labels is refused (the hard labels would silently stand in for it)."""
+        if threshold and self.soft is None:
+            raise ValueError(f"a threshold of {threshold} needs soft labels; {self.solution_id} has none")
         if self.soft is not None and (threshold is not None or self.hard is None):
             return [int(p > (threshold or 0.0)) for p in self.soft]
         if self.hard is not None:

@@ -23,6 +23,11 @@ from typing import Literal
 from prmkit.data.records import LabeledSolution
 from prmkit.errors import DataError
 
+NO_SOFT_LABELS = (
+    "no soft labels (Monte Carlo records have them only where every step drew all n rollouts: "
+    "annotate mc --strategy all, without trusting correct answers)"
+)
+
 LabelKind = Literal["value", "advantage", "progress"]
 
 
@@ -36,16 +41,21 @@ def root_values(examples: Sequence[LabeledSolution], correct: Sequence[bool]) ->
     return {pid: right / n for pid, (right, n) in totals.items()}
 
 
+def mc_values(example: LabeledSolution, kind: LabelKind) -> list[float]:
+    """The MC values (soft labels) that ``kind`` labels are computed from; refused where absent."""
+    if example.labels is None or example.labels.soft is None:
+        raise DataError(
+            f"{NO_SOFT_LABELS}; {kind} labels are computed from MC values",
+            field=f"{example.solution.id}.labels.soft",
+        )
+    return example.labels.soft
+
+
 def kind_targets(
     example: LabeledSolution, root: float, kind: LabelKind, labels: str, tau: float = 0.8
 ) -> list[float]:
     """The ``advantage`` or ``progress`` target of every step (see the module docstring)."""
-    soft = example.labels.soft if example.labels is not None else None
-    if soft is None:
-        raise DataError(
-            f"{kind} labels are computed from MC values; this solution has no soft labels",
-            field=f"{example.solution.id}.labels.soft",
-        )
+    soft = mc_values(example, kind)
     before = [root, *soft[:-1]]
     if kind == "advantage":
         gains = [v - p for v, p in zip(soft, before)]

@@ -215,11 +215,9 @@ def _train_prm(
         cfg.label_kind, cfg.progress_threshold, siblings=pairwise,
     )  # fmt: skip
     step_positions = cfg.head == "likelihood" or cfg.lm_weight > 0  # the head or the LM loss reads steps
-    # Held-out data is scored against hard step truth on every step, as best-of-N reads a solution.
+    # Held-out data is scored against its stored hard labels on every step, as best-of-N reads a solution.
     eval_set = (
-        build_dataset(
-            eval_examples, tokenizer, fmt, "hard", "prm", cfg.hard_threshold, drop_after_error=False
-        )
+        build_dataset(eval_examples, tokenizer, fmt, "hard", "prm", drop_after_error=False)
         if eval_examples
         else None
     )

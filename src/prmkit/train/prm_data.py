@@ -27,13 +27,34 @@ from typing import Any
 import torch
 
 from prmkit.data.encoding import EncodedSteps, StepFormat, collate, encode_steps
-from prmkit.data.records import LabeledSolution
+from prmkit.data.records import LabeledSolution, Record
 from prmkit.errors import DataError
 from prmkit.grading.batch import final_correctness
-from prmkit.train.label_kinds import LabelKind, kind_targets, root_values
+from prmkit.train.label_kinds import NO_SOFT_LABELS, LabelKind, kind_targets, mc_values, root_values
 from prmkit.train.pairs import prefix_keys, sibling_pairs
 
 IGNORE = -100.0
+
+
+def check_targets(
+    example: LabeledSolution,
+    labels: str = "hard",
+    objective: str = "prm",
+    threshold: float | None = None,
+    kind: LabelKind = "value",
+) -> None:
+    """Refuse an example whose labels cannot give the asked targets (``DataError`` naming the field)."""
+    if objective == "orm":
+        return
+    if example.labels is None:
+        raise DataError("unlabelled solution; a PRM needs step labels", field=f"{example.solution.id}.labels")
+    if kind != "value":
+        mc_values(example, kind)
+    elif example.labels.soft is None and (labels == "soft" or threshold):
+        need = (
+            "--labels soft trains on them" if labels == "soft" else f"--hard-threshold {threshold} reads them"
+        )
+        raise DataError(f"{NO_SOFT_LABELS}; {need}", field=f"{example.solution.id}.labels.soft")
 
 
 def step_targets(
@@ -49,14 +70,10 @@ def step_targets(
         if correct is None:
             raise ValueError("an ORM target needs the final answer's correctness")
         return [IGNORE] * (n - 1) + [float(correct)]
-    if example.labels is None:
-        raise DataError("unlabelled solution; a PRM needs step labels", field=f"{example.solution.id}.labels")
+    check_targets(example, labels, objective, threshold)
+    assert example.labels is not None
     if labels == "soft":
-        if example.labels.soft is None:
-            raise DataError(
-                "no soft labels; train with --labels hard", field=f"{example.solution.id}.labels.soft"
-            )
-        return [float(p) for p in example.labels.soft]
+        return [float(p) for p in example.labels.soft or []]
     return [float(v) for v in example.labels.hard_targets(threshold)]
 
 
@@ -127,6 +144,8 @@ def build_dataset(
     correct = [None] * len(examples) if value_targets else final_correctness(examples)
     roots = {} if value_targets else root_values(examples, correct)
     encoded, targets = [], []
+    for example in examples:
+        check_targets(example, labels, objective, threshold, kind)
     for example, ok in zip(examples, correct):
         steps = list(example.solution.steps)
         if objective == "prm" and kind != "value":
@@ -194,17 +213,24 @@ def split_by_problem(
     return train, [e for e in examples if e.problem.id in held]
 
 
-def load_labelled(path: str, data_format: str = "jsonl", flag: str = "--data") -> list[LabeledSolution]:
-    """Labelled solutions from a file in any ``prmkit.data.formats`` format (unlabelled ones are an error)."""
+def load_labelled(
+    path: str,
+    data_format: str = "jsonl",
+    flag: str = "--data",
+    check: Callable[[LabeledSolution], None] | None = None,
+) -> list[LabeledSolution]:
+    """Labelled solutions from a file in any ``prmkit.data.formats`` format, each passed to ``check``;
+    an unlabelled record or a ``check`` error is refused naming the file, line and field."""
     from prmkit.data.formats import load_dataset_records
     from prmkit.errors import ConfigError
 
     if not path:
         raise ConfigError(f"no training data given: pass {flag} FILE")
-    records = load_dataset_records(data_format, path=path)
-    out = [r for r in records if isinstance(r, LabeledSolution) and r.labels is not None]
-    if len(out) != len(records):
-        raise DataError(
-            f"{len(records) - len(out)} of {len(records)} records are not labelled solutions", path=path
-        )
-    return out
+
+    def labelled(record: Record) -> None:
+        if not isinstance(record, LabeledSolution) or record.labels is None:
+            raise DataError(f"not a labelled solution ({type(record).__name__} without step labels)")
+        if check is not None:
+            check(record)
+
+    return load_dataset_records(data_format, path=path, check=labelled)  # type: ignore[return-value]

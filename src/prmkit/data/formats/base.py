@@ -9,7 +9,7 @@ and validation report them all.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, get_args
@@ -227,14 +227,22 @@ def register(cls: type[DatasetFormat]) -> type[DatasetFormat]:
     return cls
 
 
-def collect(results: Iterable[Result], limit: int | None = None) -> list[Record]:
-    """All records of ``results`` (at most ``limit``), raising the first error or repeated id."""
+def collect(
+    results: Iterable[Result], limit: int | None = None, check: Callable[[Record], None] | None = None
+) -> list[Record]:
+    """All records of ``results`` (at most ``limit``), raising the first error or repeated id, or the
+    first ``DataError`` of ``check`` (which names a field) with the row's file and line."""
     out: list[Record] = []
     ids: UniqueIds | None = None
     for result in results:
         if result.errors:
             raise result.errors[0]
         for record in result.records:
+            if check is not None:
+                try:
+                    check(record)
+                except DataError as exc:
+                    raise (result.row.error(exc.message, exc.field) if result.row else exc) from None
             if result.row is not None:
                 ids = ids or UniqueIds(result.row.path)
                 ids.add(record_key(record), result.row.line)
@@ -249,9 +257,11 @@ def load_dataset_records(
     split: str | None = None,
     path: str | Path | None = None,
     limit: int | None = None,
+    check: Callable[[Record], None] | None = None,
     **options: Any,
 ) -> list[Record]:
-    """Read a dataset in format ``name`` (see ``FORMATS.names()``) as prmkit records.
+    """Read a dataset in format ``name`` (see ``FORMATS.names()``) as prmkit records, each passed to
+    ``check`` when given (its ``DataError`` is raised with the row's file and line).
 
     Without ``path`` the offline copy of ``split`` (default: the format's first split) is read from
     ``prmkit.paths.shared_data_dir()``. ``options`` are ``LoadOptions`` fields, e.g.
@@ -263,7 +273,7 @@ def load_dataset_records(
         opts = LoadOptions(**options)
     except TypeError as exc:
         raise ConfigError(f"bad load option: {exc}") from None
-    return collect(fmt.results(file, split, opts), limit)
+    return collect(fmt.results(file, split, opts), limit, check)
 
 
 def write_records(records: Iterable[Record], path: str | Path, name: str = "jsonl") -> int:
