@@ -74,16 +74,12 @@ def annotations(path: Path) -> list[Any]:
     return read_annotations(path)
 
 
-def arithmetic(problem: Any) -> str:
-    """A problem's content key: its start value and operations (the wording left out)."""
-    return json.dumps([problem.metadata["start"], problem.metadata["ops"]])
-
-
 def make_pool(base: Path, size: int, seed: int) -> Path:
     """The pool's problems, the policy's samples and their exact labels (``pool/truth.jsonl``)."""
     from prmkit.data.jsonl import read_records, write_jsonl
     from prmkit.data.records import Problem
     from prmkit.generation.sample import GenerateConfig, generate_solutions
+    from prmkit.quickstart.stages import content
     from prmkit.synthetic.checker import label_files
     from prmkit.synthetic.world import load_world, make_problem
 
@@ -92,12 +88,12 @@ def make_pool(base: Path, size: int, seed: int) -> Path:
         return pool
     pool.mkdir(parents=True, exist_ok=True)
     world = load_world(quickstart / "policy")
-    held_out = {arithmetic(p) for p in read_records(quickstart / "problems" / "eval.jsonl", Problem)}
+    held_out = {content(p) for p in read_records(quickstart / "problems" / "eval.jsonl", Problem)}
     problems, index = [], 0
     while len(problems) * PER_PROBLEM < size:
         problem = make_problem(world, f"pool-{seed}", index)
         index += 1
-        if arithmetic(problem) not in held_out:
+        if content(problem) not in held_out:  # the world's train split already ensures it
             problems.append(problem)
     write_jsonl(pool / "problems.jsonl", problems)
     sampling = quickstart_sampling(quickstart)

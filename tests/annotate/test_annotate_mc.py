@@ -84,7 +84,10 @@ def test_first_error_search_finds_the_truth_with_fewer_rollouts(pairs, trust):
         # A prefix stops at its first correct rollout (2 per round); HE 0 takes all 4.
         assert all(drawn[i] == (2 if t.hard[i] else 4) for i in measured)
         assert labels.metadata["rollouts"] == sum(drawn)
-        assert labels.soft is None  # a prefix stopped at its first correct rollout has no measured SE
+        # SE only where every step before the last drew all 4 (a prefix stopped early has no measured SE)
+        unmeasured = any(d < 4 for d in drawn[:-1])
+        assert (labels.soft is None) == unmeasured
+        assert unmeasured or labels.soft == [*(c / 4 for c in labels.metadata["counts"][:-1]), float(t.correct)]
     assert sum(r.labels.metadata["rollouts"] for r in search) < sum(r.labels.metadata["rollouts"] for r in full)
 
 
@@ -216,18 +219,19 @@ def test_labels_the_search_did_not_measure_are_refused_where_they_would_be_read(
     records = read_labeled(out)
     partial_draws = [(r, i) for r in records for i, d in enumerate(r.labels.metadata["drawn"]) if 0 < d < 8]
     assert partial_draws  # some prefix stopped early: e.g. 1 correct of 1 drawn
-    assert all(r.labels.soft is None for r in records)
+    assert all(r.labels.soft is None for r, _ in partial_draws)
     assert all(r.labels.metadata["counts"][i] >= 1 for r, i in partial_draws)  # the observation is kept
-    first = records[0].solution.id
+    line = next(k for k, r in enumerate(records, 1) if r.labels.soft is None)
+    first = records[line - 1].solution.id
     for kwargs, flag in [
         ({"labels": "soft"}, "--labels soft"),
         ({"threshold": 0.5}, "--hard-threshold 0.5"),
         ({"kind": "progress"}, "progress labels"),
     ]:
-        with pytest.raises(DataError, match=f"search.jsonl:1: field '{first}.labels.soft': no soft labels.*{flag}"):
+        with pytest.raises(DataError, match=f"search.jsonl:{line}: field '{first}.labels.soft': no soft labels.*{flag}"):
             load_labelled(str(out), check=lambda e, kw=kwargs: check_targets(e, **kw))
     assert len(load_labelled(str(out), check=check_targets)) == len(pairs)  # hard labels (HE) are measured
     assert len(load_labelled(str(out), check=lambda e: check_targets(e, threshold=0.0))) == len(pairs)
-    with pytest.raises(DataError, match="search.jsonl:1: field .*labels.soft': no soft labels"):
+    with pytest.raises(DataError, match=f"search.jsonl:{line}: field '{first}.labels.soft': no soft labels"):
         relabel_file(RelabelConfig(kind="advantage"), out, tmp_path / "advantage.jsonl")
     assert not (tmp_path / "advantage.jsonl").exists()

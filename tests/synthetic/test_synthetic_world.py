@@ -4,11 +4,12 @@ import pytest
 
 from prmkit.data.prompts import render_prompt
 from prmkit.data.steps import split_steps
+from prmkit.errors import ConfigError
 from prmkit.grading import extract_answer
 from prmkit.synthetic.chain import Chain
 from prmkit.synthetic.checker import check
 from prmkit.synthetic.render import solution_steps, solution_text
-from prmkit.synthetic.world import WorldConfig, make_problem, make_problems
+from prmkit.synthetic.world import WorldConfig, chain_key, is_held_out, make_problem, make_problems
 
 WORLDS = [
     WorldConfig(),
@@ -91,3 +92,19 @@ def test_bad_config(kwargs, match):
 
 def test_operators_are_normalised():
     assert WorldConfig(operators=["/", "+", "+"]).operators == ["+", "/"]
+
+
+def test_held_out_streams_never_repeat_the_arithmetic_of_a_training_stream():
+    world = WorldConfig()
+    key = lambda p: chain_key(Chain.from_problem(p))
+    trained = {key(p) for p in make_problems(world, 24_000, seed="train-0")}  # what a default policy sees
+    held_out = make_problems(world, 200, seed="eval-0", split="held-out")
+    assert sum(key(p) in trained for p in held_out) == 0
+    assert len({key(p) for p in held_out}) > 150  # and the held-out split is not a handful of chains
+    assert all(is_held_out(Chain.from_problem(p), world.held_out_share) for p in held_out)
+    # Without the reserved share, streams told apart only by seed share most of their arithmetic.
+    open_world = WorldConfig(held_out_share=0.0)
+    trained = {key(p) for p in make_problems(open_world, 24_000, seed="train-0")}
+    assert sum(key(p) in trained for p in make_problems(open_world, 200, seed="eval-0", split="held-out")) > 100
+    with pytest.raises(ConfigError, match="unknown split 'test'"):
+        make_problem(world, 0, 0, split="test")  # type: ignore[arg-type]

@@ -140,7 +140,7 @@ def train_critic(cfg: CriticTrainConfig, output_dir: str | Path, progress: bool 
             return {k: v.to(device) for k, v in encode_batch(tokenizer, pairs, cfg.max_length).items()}
 
         result = train_causal_lm(model, cfg, make_batch, "train critic", progress)
-        held_out = make_problems(cfg.world, cfg.eval_problems, f"critic-eval-{cfg.seed}")
+        held_out = make_problems(cfg.world, cfg.eval_problems, f"critic-eval-{cfg.seed}", split="held-out")
         backend = TransformersBackend(GenerationConfig(batch_size=64), model=model, tokenizer=tokenizer)
         metrics = evaluate_critic(backend, critic_examples(held_out, random.Random(cfg.seed), cfg))
 

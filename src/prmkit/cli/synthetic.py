@@ -22,7 +22,7 @@ synthetic_app = new_app("The arithmetic world: problems with an exact step check
     extra=[output_option("JSONL file to write")],
 )  # fmt: skip
 def make(cfg: MakeConfig, output: Path) -> None:
-    count = write_jsonl(output, make_problems(cfg.world, cfg.count, cfg.seed))
+    count = write_jsonl(output, make_problems(cfg.world, cfg.count, cfg.seed, split=cfg.split))
     typer.echo(f"wrote {count} problems to {output}")
 
 

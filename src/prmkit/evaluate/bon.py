@@ -57,7 +57,7 @@ def load_problems(cfg: BonEvalConfig) -> list[Problem]:
             from prmkit.synthetic.world import load_world
 
             world = load_world(model)
-        return make_problems(world, cfg.limit or 100, seed=cfg.problem_seed)
+        return make_problems(world, cfg.limit or 100, seed=cfg.problem_seed, split="held-out")
     if cfg.problems in FORMATS:
         records = load_dataset_records(cfg.problems, split=cfg.split, limit=cfg.limit)
         problems = [r for r in records if isinstance(r, Problem)]

@@ -63,7 +63,7 @@ def run_quickstart(cfg: QuickstartConfig, console: Console | None = None) -> Pat
     """Run (or resume) every stage; return the run directory."""
     console = console or Console()
     path = Path(cfg.run_dir) if cfg.run_dir else new_or_unfinished_run(cfg.runs_dir)
-    plan = {k: v for k, v in (PLAN if cfg.synthetic else REAL_PLAN).items() if k not in skipped_stages(cfg)}
+    plan = {k: v for k, v in (PLAN if cfg.synthetic else REAL_PLAN).items() if k not in cfg.skipped_stages()}
     if "critic" in plan and "verifier" not in plan:
         plan["critic"] = CRITIC_WAIT
     if path.exists() and not path.is_dir():
@@ -112,16 +112,3 @@ def run_stages(cfg: QuickstartConfig, run: Run, plan: dict[str, float]) -> None:
     if "rl" in plan:
         run.stage("rl", lambda out: stages.reinforce(cfg, path, out))
 
-
-def skipped_stages(cfg: QuickstartConfig) -> set[str]:
-    """Stages this configuration does not run."""
-    skipped = set()
-    if not cfg.synthetic or cfg.generation.model or cfg.generation.base_url or cfg.serve_gguf:
-        skipped.add("policy")
-    if not cfg.synthetic:
-        skipped.add("critic")
-    if not cfg.synthetic or cfg.prm_backbone:
-        skipped.add("verifier")
-    if cfg.rl_steps == 0:
-        skipped.add("rl")
-    return skipped

@@ -144,3 +144,16 @@ class QuickstartConfig:
     @property
     def synthetic(self) -> bool:
         return self.data == "synthetic"
+
+    def skipped_stages(self) -> set[str]:
+        """Stages this configuration does not run."""
+        skipped = set()
+        if not self.synthetic or self.generation.model or self.generation.base_url or self.serve_gguf:
+            skipped.add("policy")
+        if not self.synthetic:
+            skipped.add("critic")
+        if not self.synthetic or self.prm_backbone:
+            skipped.add("verifier")
+        if self.rl_steps == 0:
+            skipped.add("rl")
+        return skipped

@@ -2,7 +2,9 @@
 its outputs there (``metrics.json`` where the report should show it) and returns a short summary.
 
 Problem streams stay apart: the policy trains on ``train-{seed}``, the critic on ``critic-{seed}``,
-the annotated solutions come from ``annotate-{seed}`` and every evaluation uses ``eval-{seed}``.
+the annotated solutions come from ``annotate-{seed}`` and every evaluation uses ``eval-{seed}``, drawn
+from the world's held-out split, so no evaluation problem repeats a training problem's arithmetic (the
+problems stage counts any that do).
 """
 
 from __future__ import annotations
@@ -32,21 +34,49 @@ def problems_file(run: Path, split: str) -> Path:
 
 
 def make_problems(cfg: QuickstartConfig, out: Path) -> dict[str, Any]:
-    """Held-out evaluation problems and the (disjoint) problems whose samples get annotated."""
+    """Held-out evaluation problems and the (disjoint) problems whose samples get annotated, with the
+    number of held-out problems whose content a training problem repeats (``overlap``)."""
     if cfg.synthetic:
         from prmkit.synthetic.world import make_problems as synth
 
-        held_out = synth(cfg.policy.world, cfg.problems, seed=f"eval-{cfg.seed}")
+        held_out = synth(cfg.policy.world, cfg.problems, seed=f"eval-{cfg.seed}", split="held-out")
         annotate = synth(cfg.policy.world, cfg.annotate_problems, seed=f"annotate-{cfg.seed}")
+        seen = synthetic_training_content(cfg, annotate)
+        overlap = sum(content(p) in seen for p in held_out)
     else:
         from prmkit.data.formats import load_dataset_records
 
         records = load_dataset_records(cfg.data, limit=cfg.problems + cfg.annotate_problems)
         loaded = [r for r in records if isinstance(r, Problem)]
         held_out, annotate = loaded[: cfg.problems], loaded[cfg.problems :]
+        seen = {content(p) for p in annotate}
+        overlap = sum(content(p) in seen for p in held_out)
     write_jsonl(out / "eval.jsonl", held_out)
     write_jsonl(out / "annotate.jsonl", annotate)
-    return {"eval": len(held_out), "annotate": len(annotate)}
+    return {"eval": len(held_out), "annotate": len(annotate), "overlap": overlap}
+
+
+def content(problem: Problem) -> str:
+    """What makes two problems the same: a synthetic problem's chain, else its question's words."""
+    from prmkit.synthetic.chain import Chain
+    from prmkit.synthetic.world import chain_key
+
+    if "start" in problem.metadata:
+        return chain_key(Chain.from_problem(problem))
+    return " ".join(problem.question.lower().split())
+
+
+def synthetic_training_content(cfg: QuickstartConfig, annotate: list[Problem]) -> set[str]:
+    """The content of every problem the run trains on: the annotated problems and the streams of the
+    policy and verifier it trains (every step's batch); the critic trains on the same split."""
+    from prmkit.synthetic.world import make_problems as synth
+
+    seen = {content(p) for p in annotate}
+    trained = {"policy": cfg.policy, "verifier": verifier_config(cfg)}
+    for name in trained.keys() - cfg.skipped_stages():
+        model = trained[name]
+        seen |= {content(p) for p in synth(model.world, model.steps * model.batch_size, f"train-{model.seed}")}
+    return seen
 
 
 def train_policy(policy: PolicyTrainConfig, out: Path) -> dict[str, Any]:

@@ -18,6 +18,9 @@ def pct(value: float | None) -> str:
 def headline_rows(summaries: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
     """(what, value) rows for every stage that ran."""
     rows: list[tuple[str, str]] = []
+    problems = summaries.get("problems", {})
+    if "overlap" in problems:
+        rows.append(("held-out problems repeating a training problem", f"{problems['overlap']} of {problems['eval']}"))
     grades = summaries.get("grades", {})
     if "greedy" in grades:
         rows.append(("policy, greedy answer accuracy", pct(grades["greedy"]["accuracy"])))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from prmkit.synthetic.world import WorldConfig
+from prmkit.synthetic.world import Split, WorldConfig
 
 
 @dataclass
@@ -16,6 +16,13 @@ class MakeConfig:
 
     count: int = field(default=200, metadata={"help": "number of problems"})
     seed: int = field(default=0, metadata={"help": "problem stream (ids are synth-{seed}-{i})"})
+    split: Split = field(
+        default="held-out",
+        metadata={
+            "help": "held-out (chains no training stream draws: for evaluation) or train (to annotate or "
+            "train on)"
+        },
+    )
     world: WorldConfig = field(default_factory=WorldConfig, metadata={"help": "difficulty knobs"})
 
 

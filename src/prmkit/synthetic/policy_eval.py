@@ -85,7 +85,7 @@ def evaluate_saved_policy(model: Path, cfg: EvalConfig) -> dict[float, PolicyEva
     of the world it was trained on."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    problems = make_problems(load_world(model), cfg.count, cfg.seed)
+    problems = make_problems(load_world(model), cfg.count, cfg.seed, split="held-out")
     lm = AutoModelForCausalLM.from_pretrained(model).to(resolve_device(cfg.device)).eval()
     tokenizer = AutoTokenizer.from_pretrained(model)
     return {t: evaluate_policy(lm, tokenizer, problems, t, cfg.batch_size, cfg.sample_seed) for t in cfg.temperatures}

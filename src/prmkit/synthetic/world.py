@@ -3,15 +3,22 @@
 A problem starts from a value and applies a chain of operations ``(op, operand)``. Every intermediate
 value stays a whole number in ``[1, max_value]`` (subtraction never reaches 0, division is exact). The
 exact structure is stored in ``Problem.metadata`` so the checker never parses the question text.
+
+**Splits.** The world is small: the default one has 49,765 chains, sampled unevenly, so the 24,000
+problems a policy trains on hold 10,565 of them, and streams told apart by seed alone share their
+arithmetic (140 of the first 200 problems of another stream repeat one of those 10,565). A fixed share of the chains (``held_out_share``, picked by a hash of the start value and
+operations) is therefore reserved: streams of split ``held-out`` draw only those, streams of split
+``train`` never do, so an evaluation never repeats a training problem's arithmetic in other words.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from prmkit.config import from_dict
 from prmkit.data.records import Problem
@@ -22,6 +29,8 @@ from prmkit.synthetic.render import render_question
 OPERATORS: tuple[str, ...] = ("+", "-", "*", "/")
 SOURCE = "synthetic"
 WORLD_FILE = "world.json"  # in a policy's folder: the world it was trained on
+Split = Literal["train", "held-out"]
+SPLITS: tuple[str, ...] = get_args(Split)
 
 
 @dataclass
@@ -41,6 +50,13 @@ class WorldConfig:
     max_value: int = field(default=99, metadata={"help": "largest intermediate value"})
     operators: list[str] = field(
         default_factory=lambda: list(OPERATORS), metadata={"help": "allowed operators among + - * /"}
+    )
+    held_out_share: float = field(
+        default=0.2,
+        metadata={
+            "help": "share of the chains (start value and operations) reserved for held-out streams, "
+            "which training streams never draw (0: none reserved, streams may share arithmetic)"
+        },
     )
 
     def __post_init__(self) -> None:
@@ -63,6 +79,8 @@ class WorldConfig:
         if not {"+", "-"} & set(self.operators):
             raise ValueError("operators need + or - (with only * and / most values have no exact next step)")
         self.operators = [op for op in OPERATORS if op in self.operators]
+        if not 0.0 <= self.held_out_share < 1.0:
+            raise ValueError(f"held_out_share must lie in [0, 1), got {self.held_out_share}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -101,10 +119,26 @@ def sample_chain(cfg: WorldConfig, rng: random.Random, tries: int = 1000) -> Cha
     raise ValueError(f"no feasible chain in {tries} tries; raise max_value or allow more operators ({cfg})")
 
 
-def make_problem(cfg: WorldConfig, seed: int | str, index: int) -> Problem:
-    """Problem ``synth-{seed}-{index}``; it depends only on (cfg, seed, index), never on how many are made."""
+def chain_key(chain: Chain) -> str:
+    """A chain's content: its start value and operations, whatever the wording."""
+    return json.dumps([chain.start, [list(op) for op in chain.ops]])
+
+
+def is_held_out(chain: Chain, share: float) -> bool:
+    """Whether ``chain`` is among the ``share`` of chains reserved for held-out streams (a fixed hash)."""
+    digest = hashlib.blake2b(chain_key(chain).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") < share * 2**64
+
+
+def make_problem(cfg: WorldConfig, seed: int | str, index: int, split: Split = "train") -> Problem:
+    """Problem ``synth-{seed}-{index}`` of ``split`` (see the module docstring); it depends only on
+    (cfg, seed, index, split), never on how many are made."""
+    if split not in SPLITS:
+        raise ConfigError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
     rng = random.Random(f"prmkit-synthetic:{seed}:{index}")
     chain = sample_chain(cfg, rng)
+    while cfg.held_out_share and is_held_out(chain, cfg.held_out_share) != (split == "held-out"):
+        chain = sample_chain(cfg, rng)
     return Problem(
         id=f"synth-{seed}-{index}",
         question=render_question(chain, rng),
@@ -114,9 +148,11 @@ def make_problem(cfg: WorldConfig, seed: int | str, index: int) -> Problem:
     )
 
 
-def make_problems(cfg: WorldConfig, n: int, seed: int | str = 0, start: int = 0) -> list[Problem]:
-    """Problems ``start .. start + n - 1`` of the stream for ``seed``."""
-    return [make_problem(cfg, seed, i) for i in range(start, start + n)]
+def make_problems(
+    cfg: WorldConfig, n: int, seed: int | str = 0, start: int = 0, split: Split = "train"
+) -> list[Problem]:
+    """Problems ``start .. start + n - 1`` of the stream for ``seed`` in ``split``."""
+    return [make_problem(cfg, seed, i, split) for i in range(start, start + n)]
 
 
 def save_world(cfg: WorldConfig, model_dir: str | Path) -> None:
