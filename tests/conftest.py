@@ -64,6 +64,7 @@ class ServerProcess:
         self.log = tempfile.TemporaryFile("w+")  # noqa: SIM115  (read until the server ends)
         self.proc = subprocess.Popen(cmd, env=env, stdout=self.log, stderr=subprocess.STDOUT, text=True)
         self.url = f"http://127.0.0.1:{port}"
+        self.token = SERVER_TOKEN
         self.headers = {"Authorization": f"Bearer {SERVER_TOKEN}"}
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:

@@ -1,8 +1,7 @@
 """A backend for OpenAI-compatible servers (llama.cpp, vLLM, SGLang, TGI, OpenAI) over httpx.
 
-Requests run in a thread pool of ``max_concurrency``. Connection errors, timeouts, 429 and 5xx answers
-are retried ``retries`` times with exponential backoff (a ``Retry-After`` header is honoured up to a
-minute); other 4xx answers and malformed bodies raise ``PrmkitError`` at once.
+Requests run in a thread pool of ``max_concurrency`` and are retried ``retries`` times as
+``prmkit.http.post_json`` says (connection errors, timeouts, 429 and 5xx, with backoff).
 
 Samples: when ``supports_n`` is set, one request asks for all ``n`` samples with the prompt's seed
 (vLLM honours ``n``), or, with ``max_n``, requests of at most ``max_n`` samples, the one starting at
@@ -24,7 +23,6 @@ llama.cpp's own ``llama-server`` honours ``n`` on ``/v1/completions`` up to its 
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
@@ -42,8 +40,7 @@ from prmkit.generation.base import (
     prompt_seeds,
     sample_seed,
 )
-
-MAX_RETRY_AFTER = 60.0
+from prmkit.http import post_json
 
 
 def api_key(cfg: GenerationConfig) -> str | None:
@@ -159,35 +156,7 @@ class OpenAIBackend(GenerationBackend):
 
     def _post(self, body: dict[str, Any]) -> dict[str, Any]:
         """POST with retries; return the decoded JSON object."""
-        error = ""
-        for attempt in range(self.cfg.retries + 1):
-            delay = self.cfg.retry_backoff * 2**attempt
-            try:
-                response = self.client.post(self.endpoint, json=body)
-            except httpx.TransportError as exc:
-                error = f"{type(exc).__name__}: {exc}"
-            else:
-                status = response.status_code
-                if status < 400:
-                    return self._decode(response)
-                error = f"HTTP {status}: {response.text[:300]}"
-                if status != 429 and status < 500:
-                    raise PrmkitError(f"{self.url}: {error}")
-                delay = max(delay, _retry_after(response))
-            if attempt < self.cfg.retries:
-                time.sleep(delay)
-        raise PrmkitError(f"{self.url}: failed after {self.cfg.retries + 1} attempts; last error: {error}")
-
-    def _decode(self, response: httpx.Response) -> dict[str, Any]:
-        try:
-            data = response.json()
-        except ValueError:
-            raise PrmkitError(
-                f"{self.url}: the server answered with non-JSON: {response.text[:200]!r}"
-            ) from None
-        if not isinstance(data, dict):
-            raise PrmkitError(f"{self.url}: expected a JSON object, got {str(data)[:200]}")
-        return data
+        return post_json(self.client, self.endpoint, body, self.cfg.retries, self.cfg.retry_backoff)
 
     def close(self) -> None:
         self.client.close()
@@ -201,11 +170,3 @@ def _token_logprobs(logprobs: dict[str, Any]) -> list[float] | None:
     if logprobs.get("content") is not None:
         return [float(entry["logprob"]) for entry in logprobs["content"]]
     return None
-
-
-def _retry_after(response: httpx.Response) -> float:
-    """Seconds asked for by a ``Retry-After: <seconds>`` header (0 when absent or a date)."""
-    try:
-        return min(float(response.headers.get("retry-after", 0)), MAX_RETRY_AFTER)
-    except ValueError:
-        return 0.0

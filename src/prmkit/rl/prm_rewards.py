@@ -17,16 +17,13 @@ aggregation; a completion none of whose steps were scored gets None.
 from __future__ import annotations
 
 import math
-import os
-import time
 from collections.abc import Sequence
 from typing import Any
 
 from prmkit.data.steps import StepStyle, split_steps
-from prmkit.errors import ConfigError, PrmkitError
+from prmkit.errors import ConfigError
 from prmkit.rl.reward_base import REWARDS, Reward, completion_text
 from prmkit.score.aggregate import aggregate, check_aggregation
-from prmkit.score.config import TOKEN_ENV
 
 
 def step_spans(text: str, style: StepStyle = "paragraph") -> list[tuple[int, int]]:
@@ -114,12 +111,10 @@ class PRMReward(StepScoreReward):
 
 @REWARDS.register("prm_http")
 class PRMHTTPReward(StepScoreReward):
-    """A PRM served by ``prmkit serve`` at ``url`` (``POST /score``, batch form).
-
-    Requests carry at most ``batch_size`` solutions and ``max_steps`` steps (the server's limits);
-    the server batches concurrent requests itself. Transport errors and 503 (queue full; its
-    ``Retry-After`` is honoured) are retried ``retries`` times with exponential backoff. The bearer
-    token is ``token`` or ``$PRMKIT_SERVER_TOKEN``.
+    """A PRM served by ``prmkit serve`` at ``url``, through ``prmkit.score.served.ServedPRM``: requests
+    of at most ``batch_size`` solutions and ``max_steps`` steps, retried ``retries`` times (503's
+    ``Retry-After`` honoured). The bearer token is ``token`` or ``$PRMKIT_SERVER_TOKEN``. The ``prm``
+    reward with ``prm=URL`` does the same with the served PRM's defaults.
     """
 
     name = "prm_http"
@@ -135,60 +130,23 @@ class PRMHTTPReward(StepScoreReward):
         max_steps: int = 512,
         retries: int = 3,
     ) -> None:
-        import httpx
+        from prmkit.score.config import PRMConfig, ServedPRMConfig, is_served
+        from prmkit.score.served import ServedPRM
 
         super().__init__(aggregation, step_style)
-        if not url:
+        if not is_served(url):
             raise ConfigError(
-                "the prm_http reward needs url (where `prmkit serve` listens, e.g. http://127.0.0.1:8000)"
+                f"the prm_http reward needs url, where `prmkit serve` listens (e.g. http://127.0.0.1:8000); got {url!r}"
             )
-        if batch_size < 1 or max_steps < 1:
-            raise ConfigError("prm_http: batch_size and max_steps must be positive")
-        self.url = url.rstrip("/")
-        self.batch_size, self.max_steps, self.retries = batch_size, max_steps, retries
-        token = token or os.environ.get(TOKEN_ENV)
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self.client = httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
+        try:
+            served = ServedPRMConfig(max_steps=max_steps, timeout=timeout, retries=retries)
+            cfg = PRMConfig(prm=url, batch_size=batch_size, served=served)
+        except ValueError as exc:
+            raise ConfigError(f"prm_http: {exc}") from None
+        self.model = ServedPRM(cfg, token=token)
 
     def score_steps(self, questions: list[str], steps: list[list[str]]) -> list[list[float]]:
-        out: list[list[float]] = []
-        for chunk in self._chunks(steps):
-            items = [{"problem": questions[i], "steps": steps[i]} for i in chunk]
-            results = self._post({"items": items})["results"]
-            out.extend([math.nan if s is None else float(s) for s in r["step_scores"]] for r in results)
-        return out
-
-    def _chunks(self, steps: list[list[str]]) -> list[list[int]]:
-        chunks: list[list[int]] = [[]]
-        count = 0
-        for i, solution in enumerate(steps):
-            if chunks[-1] and (len(chunks[-1]) >= self.batch_size or count + len(solution) > self.max_steps):
-                chunks.append([])
-                count = 0
-            chunks[-1].append(i)
-            count += len(solution)
-        return chunks
-
-    def _post(self, body: dict[str, Any]) -> dict[str, Any]:
-        import httpx
-
-        error = ""
-        for attempt in range(self.retries + 1):
-            delay = 0.5 * 2**attempt
-            try:
-                response = self.client.post("/score", json=body)
-            except httpx.TransportError as exc:
-                error = f"{type(exc).__name__}: {exc}"
-            else:
-                if response.status_code == 200:
-                    return response.json()
-                error = f"HTTP {response.status_code}: {response.text[:300]}"
-                if response.status_code != 503:
-                    raise PrmkitError(f"{self.url}/score: {error}")
-                delay = max(delay, float(response.headers.get("retry-after", 0) or 0))
-            if attempt < self.retries:
-                time.sleep(delay)
-        raise PrmkitError(f"{self.url}/score: failed after {self.retries + 1} attempts; last error: {error}")
+        return self.model.score(questions, steps)
 
     def close(self) -> None:
-        self.client.close()
+        self.model.close()

@@ -15,10 +15,42 @@ TOKEN_ENV = "PRMKIT_SERVER_TOKEN"
 
 
 @dataclass
+class ServedPRMConfig:
+    """How to talk to a PRM served by ``prmkit serve`` (``--prm http://HOST:PORT``)."""
+
+    concurrency: int = field(default=4, metadata={"help": "requests in flight at once"})
+    max_steps: int = field(
+        default=512, metadata={"help": "most steps per request (the server's --max-steps)"}
+    )
+    timeout: float = field(default=120.0, metadata={"help": "seconds per request"})
+    retries: int = field(
+        default=3, metadata={"help": "retries of a request that fails to connect, times out or gets 429/5xx"}
+    )
+    token_env: str = field(
+        default=TOKEN_ENV, metadata={"help": "environment variable holding the server's bearer token"}
+    )
+
+    def __post_init__(self) -> None:
+        if min(self.concurrency, self.max_steps) < 1 or self.timeout <= 0 or self.retries < 0:
+            raise ValueError("concurrency, max_steps and timeout must be positive, retries >= 0")
+
+
+def is_served(prm: str) -> bool:
+    """Whether ``prm`` names a served PRM (a URL) rather than a folder."""
+    return prm.startswith(("http://", "https://"))
+
+
+@dataclass
 class PRMConfig:
     """Which PRM to load and how to run it."""
 
-    prm: str = field(default="", metadata={"help": "PRM folder (a local Hugging Face model directory)"})
+    prm: str = field(
+        default="",
+        metadata={
+            "help": "PRM folder (a local Hugging Face model directory), or the URL of `prmkit serve` "
+            "(http://HOST:PORT)"
+        },
+    )
     format: str = field(
         default="auto",
         metadata={
@@ -44,6 +76,10 @@ class PRMConfig:
     separator: str | None = field(
         default=None,
         metadata={"help": "step separator; default: the folder's prmkit_prm.json, else the format's own"},
+    )
+    served: ServedPRMConfig = field(
+        default_factory=ServedPRMConfig,
+        metadata={"help": "a served PRM (--prm URL): batch_size is then the solutions per request"},
     )
 
     def __post_init__(self) -> None:

@@ -13,8 +13,10 @@ from typing import Any
 
 import prmkit.score.adapters  # noqa: F401  (registers the built-in adapters)
 from prmkit.errors import ConfigError, PrmkitError
+from prmkit.score.config import is_served
 from prmkit.score.contract import PRMContract
 from prmkit.score.prm import ADAPTERS, PRM, PRMConfig, read_json, safetensors_keys
+from prmkit.score.served import ServedPRM
 
 
 def detect_format(folder: str | Path) -> str:
@@ -50,14 +52,17 @@ def _detect(folder: Path, contract: PRMContract | None) -> str:
     )
 
 
-def load_prm(cfg: PRMConfig | str | Path, **overrides: Any) -> PRM:
-    """Load a PRM from a local folder: ``load_prm("runs/prm")`` or ``load_prm(PRMConfig(prm=..., format=...))``."""
+def load_prm(cfg: PRMConfig | str | Path, **overrides: Any) -> PRM | ServedPRM:
+    """Load a PRM from a local folder, ``load_prm("runs/prm")`` or ``load_prm(PRMConfig(prm=..., format=...))``,
+    or connect to one that ``prmkit serve`` serves: ``load_prm("http://127.0.0.1:8000")``."""
     if not isinstance(cfg, PRMConfig):
         cfg = PRMConfig(prm=str(cfg), **overrides)
     elif overrides:
         cfg = PRMConfig(**{**cfg.__dict__, **overrides})
     if not cfg.prm:
         raise ConfigError("no PRM given: pass --prm DIR")
+    if is_served(cfg.prm):
+        return ServedPRM(cfg)
     folder = Path(cfg.prm)
     if not folder.is_dir():
         raise PrmkitError(f"{folder}: PRM folder not found")

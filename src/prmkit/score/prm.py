@@ -20,7 +20,7 @@ import json
 import math
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import torch
 
@@ -55,6 +55,15 @@ def questions_and_steps(
                 f"solution {name} has {size:,} characters; a PRM scores at most {MAX_CHARS:,} per solution"
             )
     return questions, steps
+
+
+class Scored(NamedTuple):
+    """Step scores with what they cost: tokens read per solution, and forward passes (a served PRM:
+    requests)."""
+
+    scores: list[list[float]]
+    tokens: list[int]
+    passes: int
 
 
 def length_batches(lengths: Sequence[int], batch_size: int, max_tokens: int) -> list[list[int]]:
@@ -134,9 +143,15 @@ class PRM(abc.ABC):
 
     def score(self, problems: Sequence[ProblemLike], solutions: Sequence[StepsLike]) -> list[list[float]]:
         """One probability of correctness per step of each solution, all steps in one forward pass."""
+        return self.score_counted(problems, solutions).scores
+
+    def score_counted(self, problems: Sequence[ProblemLike], solutions: Sequence[StepsLike]) -> Scored:
+        """``score``, with the tokens read per solution and the forward passes it took."""
         questions, steps = questions_and_steps(problems, solutions)
         encoded = [self.encode(q, s) for q, s in zip(questions, steps)]
-        return self.score_encoded(encoded, [len(s) for s in steps])
+        lengths = [len(e) for e in encoded]
+        passes = len(length_batches(lengths, self.cfg.batch_size, self.cfg.max_tokens))
+        return Scored(self.score_encoded(encoded, [len(s) for s in steps]), lengths, passes)
 
     @torch.inference_mode()
     def score_encoded(self, encoded: Sequence[EncodedSteps], num_steps: Sequence[int]) -> list[list[float]]:

@@ -38,7 +38,7 @@ from prmkit.data.encoding import EncodedSteps
 from prmkit.errors import ConfigError
 from prmkit.score.aggregate import AGGREGATIONS, aggregate, nan_to_none
 from prmkit.score.batcher import Batcher, CpuLanes, Overloaded, ShuttingDown
-from prmkit.score.config import ServeConfig
+from prmkit.score.config import ServeConfig, is_served
 from prmkit.score.load import load_prm
 from prmkit.score.prm import PRM
 
@@ -98,6 +98,7 @@ class ScoreResult(BaseModel):
         description="P(step is correct); null where the step did not fit the model"
     )
     score: float | None = Field(description="the step scores aggregated")
+    tokens: int = Field(description="tokens the PRM read for this solution (its cut, where it was cut)")
 
 
 class ScoreResponse(BaseModel):
@@ -226,6 +227,12 @@ def create_app(prm: PRM, cfg: ServeConfig) -> FastAPI:
         return {
             "status": "ok",
             "format": prm.format,
+            "predicts_class": prm.predicts_class,
+            "limits": {
+                "max_solutions": cfg.max_solutions,
+                "max_steps": cfg.max_steps,
+                "max_request_tokens": cfg.max_request_tokens,
+            },
             "queue": batcher.pending if batcher else 0,
             **stats,
         }
@@ -262,8 +269,10 @@ def create_app(prm: PRM, cfg: ServeConfig) -> FastAPI:
             return _error(503, f"{why}; retry later", **{"Retry-After": "1"})
         name = request.aggregation or cfg.aggregation
         results = [
-            ScoreResult(step_scores=[nan_to_none(s) for s in row], score=nan_to_none(aggregate(row, name)))
-            for row in scores
+            ScoreResult(
+                step_scores=[nan_to_none(s) for s in row], score=nan_to_none(aggregate(row, name)), tokens=len(e)
+            )
+            for row, e in zip(scores, encoded)
         ]
         return ScoreResponse(aggregation=name, results=results)
 
@@ -286,6 +295,8 @@ def serve(cfg: ServeConfig) -> None:
         )
     if not cfg.prm:
         raise ConfigError("no PRM given: pass --prm DIR")
+    if is_served(cfg.prm):
+        raise ConfigError(f"--prm {cfg.prm}: prmkit serve loads a PRM folder, not a served PRM")
     prm = load_prm(cfg)
     app = create_app(prm, cfg)
 

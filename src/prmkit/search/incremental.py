@@ -29,7 +29,8 @@ from typing import Any
 import torch
 
 from prmkit.registry import Registry
-from prmkit.score.prm import PRM, length_batches
+from prmkit.score.prm import PRM
+from prmkit.score.served import ServedPRM
 
 KVCache = tuple[tuple[torch.Tensor, torch.Tensor], ...]
 Head = Callable[[torch.Tensor], torch.Tensor]  # hidden states (k, hidden) -> P(correct) (k,)
@@ -54,7 +55,7 @@ class StepScorer(abc.ABC):
 
     mode: str = ""
 
-    def __init__(self, prm: PRM) -> None:
+    def __init__(self, prm: PRM | ServedPRM) -> None:
         self.prm = prm
         self.forward_passes = 0
         self.tokens = 0
@@ -95,10 +96,9 @@ class FullPrefixScorer(StepScorer):
         if not steps:
             return []
         solutions = [[*state.steps, step] for step in steps]
-        lengths = [len(self.prm.encode(state.question, s)) for s in solutions]
+        rows, lengths, passes = self.prm.score_counted([state.question] * len(solutions), solutions)
         self.tokens += sum(lengths)
-        self.forward_passes += len(length_batches(lengths, self.prm.cfg.batch_size, self.prm.cfg.max_tokens))
-        rows = self.prm.score([state.question] * len(solutions), solutions)
+        self.forward_passes += passes
         return [
             PrefixState(state.question, tuple(s), tuple(r), n) for s, r, n in zip(solutions, rows, lengths)
         ]
@@ -216,8 +216,10 @@ def qwen_head(prm: PRM) -> tuple[Any, Head]:
     return prm.model, lambda hidden: head(hidden).float().softmax(-1)[..., 1]
 
 
-def incremental_unsupported(prm: PRM) -> str | None:
+def incremental_unsupported(prm: PRM | ServedPRM) -> str | None:
     """Why ``prm`` cannot be scored incrementally, or None when it can."""
+    if isinstance(prm, ServedPRM):
+        return "the PRM is served, so no key-value cache of a prefix is kept here"
     if prm.format not in INCREMENTAL_HEADS:
         return (
             f"format {prm.format!r} has no incremental head (known: {', '.join(INCREMENTAL_HEADS.names())})"
@@ -230,12 +232,12 @@ def incremental_unsupported(prm: PRM) -> str | None:
     return None
 
 
-def step_scorer(prm: PRM, incremental: bool = True) -> StepScorer:
+def step_scorer(prm: PRM | ServedPRM, incremental: bool = True) -> StepScorer:
     """An ``IncrementalScorer`` when asked for and supported (else a warning), or a ``FullPrefixScorer``."""
     if incremental:
         reason = incremental_unsupported(prm)
         if reason is None:
-            return IncrementalScorer(prm, *INCREMENTAL_HEADS.get(prm.format)(prm))
+            return IncrementalScorer(prm, *INCREMENTAL_HEADS.get(prm.format)(prm))  # type: ignore[arg-type]
         warnings.warn(
             f"incremental step scoring unavailable ({reason}); rescoring full prefixes", stacklevel=2
         )
