@@ -183,8 +183,11 @@ def test_a_request_over_the_servers_token_budget_is_split_until_it_fits(prm_dir,
 
 
 def test_eval_bon_with_a_served_prm_stores_the_folders_scores(served, prm_dir, tmp_path):
+    import yaml
+
     from prmkit.evaluate.candidates import ProblemCandidates
     from prmkit.generation.tiny import save_tiny_llama
+    from prmkit.weights import weights_fingerprint
 
     policy = save_tiny_llama(tmp_path / "policy")
     args = ["eval", "bon", "--generation.model", str(policy), "--generation.device", "cpu", "--sampling.n", "3",
@@ -196,7 +199,19 @@ def test_eval_bon_with_a_served_prm_stores_the_folders_scores(served, prm_dir, t
         name: [ProblemCandidates.model_validate_json(x) for x in (tmp_path / name / "bon" / "candidates.jsonl").read_text().splitlines()]
         for name in ("local", "served")
     }
+    identity = yaml.safe_load((tmp_path / "served" / "bon" / "sampling.yaml").read_text())
+    assert identity["weights"]["prm"] == weights_fingerprint(str(prm_dir))  # a new model behind the URL is caught
     for a, b in zip(stored["served"], stored["local"]):
         assert [c.solution.steps for c in a.candidates] == [c.solution.steps for c in b.candidates]
         for ca, cb in zip(a.candidates, b.candidates):
             assert ca.scores["prm"] == pytest.approx(cb.scores["prm"], abs=1e-5)
+
+
+def test_a_served_prm_reports_the_fingerprint_of_the_weights_it_serves(served, prm_dir, prmkit_server, tmp_path):
+    from prmkit.score.served import model_fingerprint
+    from prmkit.weights import weights_fingerprint
+
+    assert model_fingerprint(served.url) == weights_fingerprint(str(prm_dir)) is not None
+    other = prmkit_server(tiny.make_prmkit_prm(tmp_path / "other", seed=1))
+    assert model_fingerprint(other.url) not in (None, model_fingerprint(served.url))
+    assert model_fingerprint(str(tmp_path / "missing")) is None

@@ -6,13 +6,13 @@ problems is finished, so a killed run resumes where it stopped. The fields that 
 candidate is (problems, backend, sampling, verifiers) are saved beside the store; resuming with other
 values is refused rather than mixing two experiments in one file. Model paths are not enough: a model
 retrained into the same folder would reuse stale samples and scores, so the store also records a
-fingerprint of each local model's weights (``weights_fingerprint``).
+fingerprint of each model's weights (``prmkit.weights.model_fingerprint``; a served PRM's from its
+server).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,8 +28,6 @@ from prmkit.data.records import LabeledSolution, Problem, Record, Solution, Step
 from prmkit.errors import ConfigError
 
 IDENTITY_FILE = "sampling.yaml"
-WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf", ".pt", ".pth")
-_CHUNK = 1 << 20
 
 
 class Candidate(Record):
@@ -68,26 +66,6 @@ def labelled(records: Sequence[ProblemCandidates]) -> list[LabeledSolution]:
 def step_scores(candidate: Candidate, verifier: str) -> list[float]:
     """A candidate's step scores from one verifier, NaN where a step was not scored."""
     return [math.nan if s is None else s for s in candidate.scores.get(verifier, [])]
-
-
-def weights_fingerprint(path: str) -> str | None:
-    """A cheap content fingerprint of a local model: the name and size of each weight file and its
-    first and last MiB (safetensors keep their header first, and a head such as ``score.*`` sorts
-    last), so retraining into the same folder changes it; None unless ``path`` exists locally."""
-    where = Path(path) if path else None
-    if where is None or not where.exists():
-        return None
-    files = [where] if where.is_file() else sorted(f for f in where.iterdir() if f.suffix in WEIGHT_SUFFIXES)
-    digest = hashlib.sha256()
-    for file in files:
-        size = file.stat().st_size
-        digest.update(f"{file.name}:{size};".encode())
-        with file.open("rb") as fh:
-            digest.update(fh.read(_CHUNK))
-            if size > 2 * _CHUNK:
-                fh.seek(-_CHUNK, 2)
-                digest.update(fh.read(_CHUNK))
-    return digest.hexdigest()[:16]
 
 
 def check_identity(folder: Path, identity: dict[str, Any], config_cls: type | None = None) -> None:

@@ -130,10 +130,10 @@ class BonEvalConfig:
         sampling = dataclasses.asdict(self.sampling)
         keys = ("problems", "split", "problem_seed", "prompt_template", "step_style", "greedy", "prm", "orm",
                 "likelihood")  # fmt: skip
-        from prmkit.evaluate.candidates import weights_fingerprint
+        from prmkit.score.served import model_fingerprint
 
         weights = {
-            name: weights_fingerprint(path)
+            name: model_fingerprint(path)
             for name, path in (("policy", self.generation.model), *self.verifier_folders().items())
         }
         rest = {k: getattr(self, k) for k in keys}

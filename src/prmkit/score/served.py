@@ -22,8 +22,9 @@ import httpx
 
 from prmkit.errors import PrmkitError
 from prmkit.http import Refused, decode_object, post_json
-from prmkit.score.config import PRMConfig
+from prmkit.score.config import PRMConfig, is_served
 from prmkit.score.prm import ProblemLike, Scored, StepsLike, questions_and_steps
+from prmkit.weights import weights_fingerprint
 
 
 def request_chunks(num_steps: Sequence[int], max_solutions: int, max_steps: int) -> list[list[int]]:
@@ -60,6 +61,7 @@ class ServedPRM:
         limits = health.get("limits") or {}
         self.max_solutions = min(cfg.batch_size, int(limits.get("max_solutions", cfg.batch_size)))
         self.max_steps = min(served.max_steps, int(limits.get("max_steps", served.max_steps)))
+        self.weights: str | None = health.get("weights")  # the served folder's weights_fingerprint
 
     def _health(self) -> dict[str, Any]:
         try:
@@ -115,3 +117,12 @@ class ServedPRM:
 
     def close(self) -> None:
         self.client.close()
+
+
+def model_fingerprint(path: str) -> str | None:
+    """``weights_fingerprint`` of a local model, or the one the server of a served PRM reports."""
+    if not is_served(path):
+        return weights_fingerprint(path)
+    served = ServedPRM(PRMConfig(prm=path))
+    served.close()
+    return served.weights

@@ -41,6 +41,7 @@ from prmkit.score.batcher import Batcher, CpuLanes, Overloaded, ShuttingDown
 from prmkit.score.config import ServeConfig, is_served
 from prmkit.score.load import load_prm
 from prmkit.score.prm import PRM
+from prmkit.weights import weights_fingerprint
 
 DRAIN_SHARE = 0.8  # of graceful_timeout spent scoring accepted requests; the rest answers the others
 OPEN_PATHS = frozenset({"/health"})
@@ -195,6 +196,7 @@ def cpu_lanes(prm: PRM, share_core: bool) -> CpuLanes | None:
 def create_app(prm: PRM, cfg: ServeConfig) -> FastAPI:
     """The FastAPI app serving ``prm`` (see the module docstring)."""
     batcher_box: dict[str, Batcher] = {}
+    weights = weights_fingerprint(cfg.prm)  # clients record it beside what they scored
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -228,6 +230,7 @@ def create_app(prm: PRM, cfg: ServeConfig) -> FastAPI:
             "status": "ok",
             "format": prm.format,
             "predicts_class": prm.predicts_class,
+            "weights": weights,
             "limits": {
                 "max_solutions": cfg.max_solutions,
                 "max_steps": cfg.max_steps,
