@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from prmkit.grading import grade, grade_status
+from prmkit.grading import grade, grade_status, readable_gold
 
 EQUIVALENCE_CASES = [
     # -- fractions and decimals --
@@ -94,7 +94,15 @@ BAD_INPUT_CASES = [
     ("  ", "4", "error"),  # blank gold
     ("\\frac{1}{0}", "1", "wrong"),  # gold math-verify cannot evaluate
     ("1", "}}}{{", "wrong"),  # garbage prediction
+    ("\\frac{1}{", "1", "error"),  # a gold math-verify reads no expression in: ungradable, not wrong
+    ("?", "?", "error"),
 ]
+
+
+def test_a_gold_is_readable_when_math_verify_reads_an_expression_in_it() -> None:
+    assert not readable_gold("\\frac{1}{") and not readable_gold("?") and not readable_gold("")
+    assert readable_gold("\\frac{1}{2}") and readable_gold("(1, 2)") and readable_gold("\\text{Evelyn}")
+    assert readable_gold("twelve") and grade("twelve", "twelve") and not grade("12", "twelve")  # a word: itself only
 
 
 @pytest.mark.parametrize(("gold", "prediction", "status"), BAD_INPUT_CASES)

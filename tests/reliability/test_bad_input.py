@@ -86,6 +86,11 @@ CASES = [
      "annotate mc {s.jsonl} -p {p.jsonl} -o {out} --generation.backend synthetic-solver", "s.jsonl: no solutions in the file"),
     ("empty gold answer in annotate mc", {"s.jsonl": jsonl(SOLUTION), "p.jsonl": jsonl({**PROBLEM, "answer": ""})},
      "annotate mc {s.jsonl} -p {p.jsonl} -o {out} --generation.backend synthetic-solver", "has no gold answer"),
+    *(
+        (f"unreadable gold answer {gold!r} in annotate mc", {"s.jsonl": jsonl(SOLUTION), "p.jsonl": jsonl({**PROBLEM, "answer": gold})},
+         "annotate mc {s.jsonl} -p {p.jsonl} -o {out} --generation.backend synthetic-solver", "a gold answer math-verify cannot read")
+        for gold in ("\\frac{1}{", "?")
+    ),
     ("unknown field in a problem", {"p.jsonl": jsonl({**PROBLEM, "answr": "7"})},
      "generate {p.jsonl} -o {out} --generation.backend synthetic-solver", "p.jsonl:1: field 'answr': unknown field (typo?)"),
     ("missing problems file", {}, "generate {missing} -o {out} --generation.backend synthetic-solver", "file not found"),

@@ -68,7 +68,7 @@ from prmkit.generation.base import (
     stable_seed,
     without_api_key,
 )
-from prmkit.grading import extract_answer, grade_batch_status, solution_prediction
+from prmkit.grading import extract_answer, grade_batch_status, readable_gold, solution_prediction
 from prmkit.progress import progress_bar
 from prmkit.registry import Registry
 
@@ -393,10 +393,15 @@ def _local_stream(cfg: MCConfig, pairs: Sequence[LabeledSolution]) -> Iterator[L
 def annotate_mc(cfg: MCConfig, pairs: Sequence[LabeledSolution], output: str | Path) -> dict[str, Any]:
     """Append MC labels for the solutions of ``pairs`` not yet in ``output``; return a summary."""
     output = Path(output)
+    readable: dict[str, bool] = {}
     for pair in pairs:  # every step prefix becomes a prompt: the cost grows with the square of the steps
-        if not pair.problem.answer.strip():
+        gold = pair.problem.answer
+        if gold not in readable:
+            readable[gold] = bool(gold.strip()) and readable_gold(gold)
+        if not readable[gold]:
+            what = "has no gold answer" if not gold.strip() else f"has a gold answer math-verify cannot read ({gold!r})"
             raise DataError(
-                f"problem {pair.problem.id!r} has no gold answer; MC annotation grades every rollout against it",
+                f"problem {pair.problem.id!r} {what}; MC annotation grades every rollout against it",
                 field="answer",
             )
         if len(pair.solution.steps) > MAX_STEPS:

@@ -14,7 +14,7 @@ from prmkit.grading.batch import (
     grade_solutions,
     solution_prediction,
 )
-from prmkit.grading.compare import Status, as_answer, grade, grade_status
+from prmkit.grading.compare import Status, as_answer, grade, grade_status, readable_gold
 from prmkit.grading.pool import GradingJob, GradingPool, close_pools, shared_pool
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "grade_solutions",
     "grade_status",
     "last_boxed",
+    "readable_gold",
     "shared_pool",
     "solution_prediction",
 ]

@@ -46,7 +46,8 @@ def trivial_status(prediction: object, gold: object) -> Status | None:
 
 
 def grade_status(prediction: str | None, gold: str | None, timeout: int | None = None) -> Status:
-    """``correct``, ``wrong`` or ``error`` (math-verify raised) for one pair; never raises.
+    """``correct``, ``wrong`` or ``error`` for one pair; never raises. ``error``: the gold cannot be
+    graded against (see ``readable_gold``) or math-verify raised.
 
     ``timeout`` is math-verify's own per-call limit, which uses ``signal.alarm`` and so works only in
     the main thread; None disables it (the caller then owns the deadline, as ``grade_batch`` does).
@@ -59,10 +60,27 @@ def grade_status(prediction: str | None, gold: str | None, timeout: int | None =
 
     try:
         gold_parsed = parse(_boxed(gold), parsing_timeout=timeout)  # type: ignore[arg-type]
+        if len(gold_parsed) < 2:  # only the raw text: no expression to compare an answer with
+            return "error"
         pred_parsed = parse(_boxed(prediction), parsing_timeout=timeout)  # type: ignore[arg-type]
         return "correct" if verify(gold_parsed, pred_parsed, timeout_seconds=timeout) else "wrong"
     except Exception:  # noqa: BLE001 - any math-verify failure is this pair's "error", never the caller's
         return "error"
+
+
+def readable_gold(gold: str, timeout: int | None = 5) -> bool:
+    """Whether math-verify reads an expression in ``gold``. A malformed or non-mathematical gold
+    (``\\frac{1}{``, ``?``) parses to its raw text alone, and every answer graded against it would
+    read as wrong; ``grade_status`` calls such pairs ``error``. (A word such as ``twelve`` parses, as a
+    product of letters, and matches only itself.)"""
+    from math_verify import parse
+
+    if threading.current_thread() is not threading.main_thread():
+        timeout = None
+    try:
+        return len(parse(_boxed(gold), parsing_timeout=timeout)) >= 2  # type: ignore[arg-type]
+    except Exception:  # noqa: BLE001 - a gold math-verify cannot parse is unreadable
+        return False
 
 
 def grade(prediction: str | None, gold: str | None, timeout: int | None = 5) -> bool:
