@@ -12,12 +12,17 @@ import torch
 from typer.testing import CliRunner
 
 from prmkit.cli.main import app
+from prmkit.generation import smollm2_gguf_path
 from prmkit.score import tiny
 
 PROBLEM = {"id": "p1", "question": "Ann has 3 pens and gets 4 more. How many?", "answer": "7"}
 SOLUTION = {"id": "s1", "problem_id": "p1", "steps": ["3 + 4 = 7", "The answer is \\boxed{7}."]}
 LABELS = {"solution_id": "s1", "num_steps": 2, "first_error": -1, "hard": [1, 1], "source": "mc"}
 LABELLED = {"problem": PROBLEM, "solution": SOLUTION, "labels": LABELS}
+
+
+with smollm2_gguf_path().open("rb") as _gguf:
+    GGUF_HEAD = _gguf.read(200_000)  # a real GGUF's header and the start of its tensor table
 
 
 def jsonl(*records: dict) -> str:
@@ -132,6 +137,15 @@ CASES = [
     ("no backbone", {"d.jsonl": jsonl(LABELLED)}, "train prm --data {d.jsonl}", "no backbone given"),
     ("a backbone that is not there", {"d.jsonl": jsonl(LABELLED)}, "train prm --data {d.jsonl} --model {missing}",
      "not found: prmkit loads local model folders and .gguf files, never from the hub"),
+    *(
+        (f"a GGUF file cut at {size} bytes as {what}", {"d.jsonl": jsonl(LABELLED), "p.jsonl": jsonl(PROBLEM), "m.gguf": GGUF_HEAD[:size]},
+         command, "m.gguf: not a readable GGUF file")
+        for size in (24, 200_000)
+        for what, command in (
+            ("a backbone", "train prm --data {d.jsonl} --model {m.gguf}"),
+            ("a policy", "generate {p.jsonl} -o {out} --generation.backend transformers --generation.model {m.gguf}"),
+        )
+    ),
     ("missing PRM folder", {"d.jsonl": jsonl(LABELLED)}, "score --prm {missing} --input {d.jsonl} --output {out}",
      "PRM folder not found"),
     ("unknown quickstart label source", {}, "quickstart --run-dir {dir} --prm-labels gold",

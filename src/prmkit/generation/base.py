@@ -295,7 +295,8 @@ def cut_at_stop(text: str, stop: Sequence[str]) -> tuple[str, bool]:
 
 def resolve_model_path(model: str, gguf_file: str | None) -> tuple[str, str | None]:
     """Split ``dir/name.gguf`` into (dir, name); other paths pass through. Models are local: a path
-    that does not exist is an error here, not a download attempt."""
+    that does not exist is an error here, not a download attempt, and so is a GGUF file that gguf's
+    reader cannot read through (a truncated download, another format)."""
     if gguf_file is None and model.endswith(".gguf"):
         path = Path(model)
         model, gguf_file = str(path.parent), path.name
@@ -304,7 +305,23 @@ def resolve_model_path(model: str, gguf_file: str | None) -> tuple[str, str | No
         raise ConfigError(
             f"model {str(target)!r} not found: prmkit loads local model folders and .gguf files, never from the hub"
         )
+    if gguf_file:
+        check_gguf(target)
     return model, gguf_file
+
+
+def check_gguf(path: Path) -> None:
+    """Refuse a GGUF file whose header or tensor table gguf's reader cannot read, in one line."""
+    import struct
+
+    from gguf import GGUFReader
+
+    try:
+        GGUFReader(path)
+    except (struct.error, ValueError, IndexError, KeyError, OSError) as exc:
+        raise ConfigError(
+            f"{path}: not a readable GGUF file ({type(exc).__name__}: {str(exc)[:120]}); is it truncated?"
+        ) from None
 
 
 def smollm2_gguf_path() -> Path:
