@@ -105,16 +105,17 @@ def read_labeled(
     """The labelled solutions of an annotation output (unparsable judge verdicts are left out), each
     passed to ``check`` (its ``DataError`` names the file and line)."""
 
-    def labelled(record: Annotation) -> LabeledSolution | None:
-        out = record.labeled() if isinstance(record, Judgement) else record
-        return out if out is not None and out.labels is not None else None
+    out: list[LabeledSolution] = []
 
-    def check_labelled(record: Annotation) -> None:
-        if check is not None and (example := labelled(record)) is not None:
-            check(example)
+    def keep_labelled(record: Annotation) -> None:  # runs at each line, so a check's error names it
+        example = record.labeled() if isinstance(record, Judgement) else record
+        if example is not None and example.labels is not None:
+            if check is not None:
+                check(example)
+            out.append(example)
 
-    records = [labelled(r) for r in read_annotations(path, check_labelled)]
-    return [r for r in records if r is not None]
+    read_annotations(path, keep_labelled)
+    return out
 
 
 def read_pairs(solutions: str | Path, problems: str | Path | None = None) -> list[LabeledSolution]:

@@ -6,8 +6,8 @@ problems is finished, so a killed run resumes where it stopped. The fields that 
 candidate is (problems, backend, sampling, verifiers) are saved beside the store; resuming with other
 values is refused rather than mixing two experiments in one file. Model paths are not enough: a model
 retrained into the same folder would reuse stale samples and scores, so the store also records a
-fingerprint of each model's weights (``prmkit.weights.model_fingerprint``; a served PRM's from its
-server).
+fingerprint of each model's weights (``prmkit.score.served.model_fingerprint``: a local folder's, or
+the one a served PRM's server reports).
 """
 
 from __future__ import annotations

@@ -59,8 +59,8 @@ def grade_status(prediction: str | None, gold: str | None, timeout: int | None =
     from math_verify import parse, verify
 
     try:
-        gold_parsed = parse(_boxed(gold), parsing_timeout=timeout)  # type: ignore[arg-type]
-        if len(gold_parsed) < 2:  # only the raw text: no expression to compare an answer with
+        gold_parsed = _parsed_gold(gold, timeout)  # type: ignore[arg-type]
+        if gold_parsed is None:
             return "error"
         pred_parsed = parse(_boxed(prediction), parsing_timeout=timeout)  # type: ignore[arg-type]
         return "correct" if verify(gold_parsed, pred_parsed, timeout_seconds=timeout) else "wrong"
@@ -73,14 +73,21 @@ def readable_gold(gold: str, timeout: int | None = 5) -> bool:
     (``\\frac{1}{``, ``?``) parses to its raw text alone, and every answer graded against it would
     read as wrong; ``grade_status`` calls such pairs ``error``. (A word such as ``twelve`` parses, as a
     product of letters, and matches only itself.)"""
-    from math_verify import parse
-
     if threading.current_thread() is not threading.main_thread():
         timeout = None
     try:
-        return len(parse(_boxed(gold), parsing_timeout=timeout)) >= 2  # type: ignore[arg-type]
+        return _parsed_gold(gold, timeout) is not None
     except Exception:  # noqa: BLE001 - a gold math-verify cannot parse is unreadable
         return False
+
+
+def _parsed_gold(gold: str, timeout: int | None) -> list | None:
+    """math-verify's parse of ``gold``, or None when it holds only the raw text (no expression to
+    compare an answer with)."""
+    from math_verify import parse
+
+    parsed = parse(_boxed(gold), parsing_timeout=timeout)
+    return parsed if len(parsed) >= 2 else None
 
 
 def grade(prediction: str | None, gold: str | None, timeout: int | None = 5) -> bool:

@@ -42,7 +42,6 @@ def make_problems(cfg: QuickstartConfig, out: Path) -> dict[str, Any]:
         held_out = synth(cfg.policy.world, cfg.problems, seed=f"eval-{cfg.seed}", split="held-out")
         annotate = synth(cfg.policy.world, cfg.annotate_problems, seed=f"annotate-{cfg.seed}")
         seen = synthetic_training_content(cfg, annotate)
-        overlap = sum(content(p) in seen for p in held_out)
     else:
         from prmkit.data.formats import load_dataset_records
 
@@ -50,7 +49,7 @@ def make_problems(cfg: QuickstartConfig, out: Path) -> dict[str, Any]:
         loaded = [r for r in records if isinstance(r, Problem)]
         held_out, annotate = loaded[: cfg.problems], loaded[cfg.problems :]
         seen = {content(p) for p in annotate}
-        overlap = sum(content(p) in seen for p in held_out)
+    overlap = sum(content(p) in seen for p in held_out)
     write_jsonl(out / "eval.jsonl", held_out)
     write_jsonl(out / "annotate.jsonl", annotate)
     return {"eval": len(held_out), "annotate": len(annotate), "overlap": overlap}

@@ -5,9 +5,9 @@ for steps the server's model could not fit. Solutions go out in requests of at m
 solutions and ``served.max_steps`` steps (each capped at the limit the server's ``/health``
 reports), ``served.concurrency`` at a time, each retried as ``prmkit.http.post_json`` says; a
 request of several solutions that the server refuses as too large (413, its token budget) is split
-in two and sent again; the bearer token is ``token``, else read from
-``$PRMKIT_SERVER_TOKEN`` (or ``served.token_env``). A server that answers with another number of solutions or of step scores
-than asked is an error, never a shifted score.
+in two and sent again; the bearer token is ``token``, else read from ``$PRMKIT_SERVER_TOKEN`` (or
+``served.token_env``). A server that answers with another number of solutions or of step scores than
+asked is an error, never a shifted score.
 """
 
 from __future__ import annotations
@@ -67,7 +67,8 @@ class ServedPRM:
         try:
             response = self.client.get("/health")
         except httpx.TransportError as exc:
-            raise PrmkitError(f"{self.url}: cannot reach the PRM server ({type(exc).__name__}: {exc})") from None
+            why = f"{type(exc).__name__}: {exc}"
+            raise PrmkitError(f"{self.url}: cannot reach the PRM server ({why})") from None
         if response.status_code != 200:
             raise PrmkitError(f"{self.url}/health: HTTP {response.status_code}: {response.text[:200]}")
         return decode_object(response, f"{self.url}/health")
@@ -108,7 +109,8 @@ class ServedPRM:
             if exc.status != 413 or len(chunk) == 1:
                 raise
             half = len(chunk) // 2
-            (first, a), (second, b) = (self._results(questions, steps, part) for part in (chunk[:half], chunk[half:]))
+            first, a = self._results(questions, steps, chunk[:half])
+            second, b = self._results(questions, steps, chunk[half:])
             return first + second, a + b
         results = answer.get("results")
         if not isinstance(results, list) or len(results) != len(chunk):

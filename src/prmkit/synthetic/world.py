@@ -6,9 +6,10 @@ exact structure is stored in ``Problem.metadata`` so the checker never parses th
 
 **Splits.** The world is small: the default one has 49,765 chains, sampled unevenly, so the 24,000
 problems a policy trains on hold 10,565 of them, and streams told apart by seed alone share their
-arithmetic (140 of the first 200 problems of another stream repeat one of those 10,565). A fixed share of the chains (``held_out_share``, picked by a hash of the start value and
-operations) is therefore reserved: streams of split ``held-out`` draw only those, streams of split
-``train`` never do, so an evaluation never repeats a training problem's arithmetic in other words.
+arithmetic (140 of the first 200 problems of another stream repeat one of those 10,565). A fixed
+share of the chains (``held_out_share``, picked by a hash of the start value and operations) is
+therefore reserved: streams of split ``held-out`` draw only those, streams of split ``train`` never
+do, so an evaluation never repeats a training problem's arithmetic in other words.
 """
 
 from __future__ import annotations
