@@ -23,7 +23,7 @@ Every step skips what an earlier run finished, so the command can be interrupted
 
     OMP_NUM_THREADS=1 python experiments/label_budget.py --out runs/label_budget --seeds 0 1 2
 
-``--table-only`` prints the tables from what exists; ``--write FILE`` also writes them to FILE.
+``--prepare-only`` makes and labels the pools and trains nothing; ``--table-only`` prints the tables from what exists; ``--write FILE`` also writes them to FILE.
 """
 
 from __future__ import annotations
@@ -310,6 +310,7 @@ def main() -> None:
     p.add_argument("--budgets", type=int, nargs="+", default=list(BUDGETS))
     p.add_argument("--quickstart-args", default="", help="extra quickstart flags (a smoke run's small sizes)")
     p.add_argument("--table-only", action="store_true", help="print the tables from what exists")
+    p.add_argument("--prepare-only", action="store_true", help="make and label the pools, train nothing")
     p.add_argument("--write", default="", help="also write the tables to this file")
     a = p.parse_args()
     a.budgets = sorted(a.budgets)
@@ -320,7 +321,8 @@ def main() -> None:
                 prepare_quickstart(base, world, seed, a.quickstart_args.split())
                 make_pool(base, a.budgets[-1], seed)
                 label_pool(base)
-                measure(a, base)
+                if not a.prepare_only:
+                    measure(a, base)
                 print(tables(a), flush=True)
     text = tables(a)
     print(text)
