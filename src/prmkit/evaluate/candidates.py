@@ -105,6 +105,7 @@ class Collector:
                     format="likelihood" if name == "likelihood" else "auto",
                     batch_size=cfg.prm_batch_size,
                     device=cfg.prm_device,
+                    served=cfg.served,
                 )
             )
             for name, path in cfg.verifier_folders().items()

@@ -12,6 +12,7 @@ from prmkit.data.prompts import DEFAULT_PROMPT
 from prmkit.data.steps import StepStyle
 from prmkit.generation.base import GenerationConfig, SamplingConfig
 from prmkit.score.aggregate import check_aggregation
+from prmkit.score.config import ServedPRMConfig
 
 SUBSETS = ["gsm8k", "math", "olympiadbench", "omnimath"]
 
@@ -84,8 +85,12 @@ class BonEvalConfig:
             "a PRM must beat): 'policy' (the generation model's folder) or a folder; optional"
         },
     )
-    prm_batch_size: int = field(default=16, metadata={"help": "sequences per PRM forward pass"})
+    prm_batch_size: int = field(default=16, metadata={"help": "sequences per PRM forward pass (served: per request)"})
     prm_device: str = field(default="auto", metadata={"help": "device of the PRM/ORM: auto, cpu, cuda, ..."})
+    served: ServedPRMConfig = field(
+        default_factory=ServedPRMConfig,
+        metadata={"help": "how a verifier given as a URL is reached (prmkit serve, or vLLM with --served.api vllm)"},
+    )
     aggregations: list[str] = field(
         default_factory=lambda: ["min", "product", "last"],
         metadata={"help": "step aggregations for BoN-PRM (one curve each)"},
@@ -133,7 +138,7 @@ class BonEvalConfig:
         from prmkit.score.served import model_fingerprint
 
         weights = {
-            name: model_fingerprint(path)
+            name: model_fingerprint(path, self.served)
             for name, path in (("policy", self.generation.model), *self.verifier_folders().items())
         }
         rest = {k: getattr(self, k) for k in keys}
@@ -189,8 +194,12 @@ class ProcessBenchConfig:
     threshold_subset: str = field(
         default="gsm8k", metadata={"help": "subset a tuned threshold is chosen on, then applied to all"}
     )
-    prm_batch_size: int = field(default=16, metadata={"help": "sequences per PRM forward pass"})
+    prm_batch_size: int = field(default=16, metadata={"help": "sequences per PRM forward pass (served: per request)"})
     prm_device: str = field(default="auto", metadata={"help": "device of the PRM"})
+    served: ServedPRMConfig = field(
+        default_factory=ServedPRMConfig,
+        metadata={"help": "how a PRM given as a URL is reached (prmkit serve, or vLLM with --served.api vllm)"},
+    )
     generation: GenerationConfig = field(
         default_factory=GenerationConfig, metadata={"help": "the critic LLM's backend (critic mode)"}
     )

@@ -144,7 +144,9 @@ def prm_scores(cfg: ProcessBenchConfig, examples: Sequence[Example]) -> tuple[li
     from prmkit.score import PRMConfig, load_prm
 
     prm = load_prm(
-        PRMConfig(prm=cfg.prm, format=cfg.prm_format, batch_size=cfg.prm_batch_size, device=cfg.prm_device)
+        PRMConfig(
+            prm=cfg.prm, format=cfg.prm_format, batch_size=cfg.prm_batch_size, device=cfg.prm_device, served=cfg.served
+        )
     )
     scores: list[list[float]] = []
     with Progress(transient=True) as progress:

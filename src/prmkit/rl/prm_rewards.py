@@ -111,7 +111,8 @@ class PRMReward(StepScoreReward):
 
 @REWARDS.register("prm_http")
 class PRMHTTPReward(StepScoreReward):
-    """A PRM served by ``prmkit serve`` at ``url``, through ``prmkit.score.served.ServedPRM``: requests
+    """A PRM served at ``url`` by ``prmkit serve`` (``api`` "prmkit") or by vLLM (``api`` "vllm", with
+    ``tokenizer`` the PRM's folder and ``model`` its served name; ``prmkit.score.pooled``): requests
     of at most ``batch_size`` solutions and ``max_steps`` steps, retried ``retries`` times (503's
     ``Retry-After`` honoured). The bearer token is ``token`` or ``$PRMKIT_SERVER_TOKEN``. The ``prm``
     reward with ``prm=URL`` does the same with the served PRM's defaults.
@@ -129,9 +130,12 @@ class PRMHTTPReward(StepScoreReward):
         batch_size: int = 32,
         max_steps: int = 512,
         retries: int = 3,
+        api: str = "prmkit",
+        tokenizer: str = "",
+        model: str = "",
     ) -> None:
         from prmkit.score.config import PRMConfig, ServedPRMConfig, is_served
-        from prmkit.score.served import ServedPRM
+        from prmkit.score.load import connect
 
         super().__init__(aggregation, step_style)
         if not is_served(url):
@@ -139,11 +143,13 @@ class PRMHTTPReward(StepScoreReward):
                 f"the prm_http reward needs url, where `prmkit serve` listens (e.g. http://127.0.0.1:8000); got {url!r}"
             )
         try:
-            served = ServedPRMConfig(max_steps=max_steps, timeout=timeout, retries=retries)
+            served = ServedPRMConfig(
+                max_steps=max_steps, timeout=timeout, retries=retries, api=api, tokenizer=tokenizer, model=model  # type: ignore[arg-type]
+            )
             cfg = PRMConfig(prm=url, batch_size=batch_size, served=served)
         except ValueError as exc:
             raise ConfigError(f"prm_http: {exc}") from None
-        self.model = ServedPRM(cfg, token=token)
+        self.model = connect(cfg, token=token)
 
     def score_steps(self, questions: list[str], steps: list[list[str]]) -> list[list[float]]:
         return self.model.score(questions, steps)

@@ -14,7 +14,7 @@ from prmkit.score.aggregate import AGGREGATIONS, aggregate
 from prmkit.score.config import PRMConfig
 from prmkit.score.contract import CONTRACT_FILE, PRMContract
 
-_LAZY = {"detect_format": "load", "load_prm": "load", "ADAPTERS": "prm", "PRM": "prm"}
+_LAZY = {"detect_format": "detect", "load_prm": "load", "ADAPTERS": "prm", "PRM": "prm"}
 __all__ = ["ADAPTERS", "AGGREGATIONS", "CONTRACT_FILE", "PRM", "PRMConfig", "PRMContract", "aggregate",
            "detect_format", "load_prm"]  # fmt: skip
 

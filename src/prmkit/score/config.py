@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from prmkit.errors import ConfigError
 from prmkit.score.aggregate import check_aggregation
@@ -16,7 +17,17 @@ TOKEN_ENV = "PRMKIT_SERVER_TOKEN"
 
 @dataclass
 class ServedPRMConfig:
-    """How to talk to a PRM served by ``prmkit serve`` (``--prm http://HOST:PORT``)."""
+    """How to talk to a served PRM (``--prm http://HOST:PORT``): ``prmkit serve``, or vLLM's pooling API."""
+
+    api: Literal["prmkit", "vllm"] = field(
+        default="prmkit",
+        metadata={"help": "prmkit: `prmkit serve`'s /score; vllm: vLLM's /pooling (token_classify), needs --served.tokenizer"},
+    )
+    tokenizer: str = field(
+        default="",
+        metadata={"help": "api vllm: the PRM's folder (tokenizer and config, weights optional); requests are encoded as its format requires"},
+    )
+    model: str = field(default="", metadata={"help": "api vllm: the served model's name (default: the first /v1/models lists)"})
 
     concurrency: int = field(default=4, metadata={"help": "requests in flight at once"})
     max_steps: int = field(
@@ -33,6 +44,8 @@ class ServedPRMConfig:
     def __post_init__(self) -> None:
         if min(self.concurrency, self.max_steps) < 1 or self.timeout <= 0 or self.retries < 0:
             raise ValueError("concurrency, max_steps and timeout must be positive, retries >= 0")
+        if self.api not in ("prmkit", "vllm"):
+            raise ValueError(f"unknown served api {self.api!r}; use prmkit or vllm")
 
 
 def is_served(prm: str) -> bool:

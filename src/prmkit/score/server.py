@@ -1,7 +1,10 @@
 """The scoring server: ``prmkit serve --prm DIR``, a FastAPI app over one loaded PRM.
 
 Routes: ``POST /score`` (one problem with its steps, or a batch of ``items``), ``GET /health`` and the
-OpenAPI docs (``/docs``, ``/openapi.json``).
+OpenAPI docs (``/docs``, ``/openapi.json``). For clients written for vLLM, ``POST /pooling`` answers as
+vLLM's ``token_classify`` task with STEP pooling does (one ``[p_neg, p_pos]`` per step tag; Math-Shepherd's
+``[p(+), p(-)]``) for the formats vLLM pools (``prmkit.score.pooled``), and ``GET /v1/models`` names the
+model.
 
 - Validation: bad JSON or fields answer 422 with ``error`` naming the field (``body.steps.1: ...``).
 - Limits: a body over ``max_body_bytes`` answers 413 before it is parsed, and so does a request over
@@ -24,6 +27,7 @@ import asyncio
 import os
 import secrets
 import sys
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -92,6 +96,34 @@ class ScoreRequest(BaseModel):
             return self.items
         assert self.problem is not None and self.steps is not None
         return [ScoreItem(problem=self.problem, steps=self.steps)]
+
+
+class PoolingRequest(BaseModel):
+    """vLLM's pooling request; its other fields (``task``, ``encoding_format``, ...) are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    model: str | None = Field(default=None, description="the served model's name (as /v1/models lists it)")
+    input: list[list[int]] | list[int] | list[str] | str = Field(
+        description="token ids or texts, one or several, each encoded as the PRM's format requires"
+    )
+
+    def inputs(self) -> list[list[int]] | list[str]:
+        if isinstance(self.input, str):
+            return [self.input]
+        if self.input and isinstance(self.input[0], int):
+            return [self.input]  # type: ignore[list-item]
+        return self.input  # type: ignore[return-value]
+
+
+def pooling_tag(prm: PRM) -> tuple[int, int] | None:
+    """(the step tag's token id, the class of P(correct)) where vLLM's STEP pooling reads ``prm``'s
+    format: the one token its encoding puts at every step end. None for the formats vLLM does not
+    pool, or where the step ends hold different tokens."""
+    positive = {"math-shepherd": 0, "qwen-prm": 1, "prmkit": getattr(prm, "positive_label", 1)}.get(prm.format)
+    probe = prm.encode("1 + 1", ["2 + 2 = 4", "4 + 4 = 8", "8"])
+    tags = {probe.input_ids[end] for end in probe.step_ends}
+    return (tags.pop(), positive) if positive is not None and len(tags) == 1 else None
 
 
 class ScoreResult(BaseModel):
@@ -278,6 +310,48 @@ def create_app(prm: PRM, cfg: ServeConfig) -> FastAPI:
             for row, e in zip(scores, encoded)
         ]
         return ScoreResponse(aggregation=name, results=results)
+
+    tag = pooling_tag(prm)
+
+    @app.get("/v1/models")
+    async def models() -> dict[str, Any]:
+        return {"object": "list", "data": [{"id": cfg.prm, "object": "model", "owned_by": "prmkit"}]}
+
+    @app.post("/pooling")
+    async def pooling(request: PoolingRequest) -> Any:
+        if request.model is not None and request.model != cfg.prm:
+            return _error(404, f"model {request.model!r} is not served here; /v1/models lists {cfg.prm!r}")
+        if tag is None:
+            return _error(400, f"format {prm.format} has no step tag to pool at; use /score")
+        inputs = request.inputs()
+        if len(inputs) > cfg.max_solutions:
+            return _error(413, f"{len(inputs)} inputs in one request; the limit is {cfg.max_solutions}")
+        ids = [
+            x if isinstance(x, list) else prm.tokenizer(x, add_special_tokens=prm.step_format.add_bos)["input_ids"]
+            for x in inputs
+        ]
+        tokens = sum(map(len, ids))
+        if tokens > cfg.max_request_tokens:
+            return _error(413, f"{tokens} tokens in one request; the limit is {cfg.max_request_tokens}")
+        longest = max(range(len(ids)), key=lambda i: len(ids[i]), default=0)
+        if ids and len(ids[longest]) > prm.max_length:
+            return _error(400, f"input {longest} has {len(ids[longest])} tokens; the model reads at most {prm.max_length}")
+        step_id, positive = tag
+        encoded = []
+        for x in ids:
+            ends = [i for i, t in enumerate(x) if t == step_id]
+            encoded.append(EncodedSteps(input_ids=x, step_ends=ends, num_steps=len(ends)))
+        try:
+            scores = await batcher_box["batcher"].submit(encoded, [e.num_steps for e in encoded])
+        except (ShuttingDown, Overloaded):
+            return _error(503, "the server is busy or shutting down; retry later", **{"Retry-After": "1"})
+        data = [
+            {"index": i, "object": "pooling", "data": [[p, 1 - p] if positive == 0 else [1 - p, p] for p in row]}
+            for i, row in enumerate(scores)
+        ]
+        usage = {"prompt_tokens": tokens, "total_tokens": tokens, "completion_tokens": 0}
+        return {"id": f"pool-{secrets.token_hex(8)}", "object": "list", "created": int(time.time()),
+                "model": cfg.prm, "data": data, "usage": usage}  # fmt: skip
 
     app.state.begin_shutdown = lambda: batcher_box["batcher"].close(DRAIN_SHARE * cfg.graceful_timeout)
     app.add_middleware(BodyLimit, max_bytes=cfg.max_body_bytes)

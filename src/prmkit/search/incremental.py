@@ -30,7 +30,7 @@ import torch
 
 from prmkit.registry import Registry
 from prmkit.score.prm import PRM
-from prmkit.score.served import ServedPRM
+from prmkit.score.served import HTTPPRM
 
 KVCache = tuple[tuple[torch.Tensor, torch.Tensor], ...]
 Head = Callable[[torch.Tensor], torch.Tensor]  # hidden states (k, hidden) -> P(correct) (k,)
@@ -55,7 +55,7 @@ class StepScorer(abc.ABC):
 
     mode: str = ""
 
-    def __init__(self, prm: PRM | ServedPRM) -> None:
+    def __init__(self, prm: PRM | HTTPPRM) -> None:
         self.prm = prm
         self.forward_passes = 0
         self.tokens = 0
@@ -216,9 +216,9 @@ def qwen_head(prm: PRM) -> tuple[Any, Head]:
     return prm.model, lambda hidden: head(hidden).float().softmax(-1)[..., 1]
 
 
-def incremental_unsupported(prm: PRM | ServedPRM) -> str | None:
+def incremental_unsupported(prm: PRM | HTTPPRM) -> str | None:
     """Why ``prm`` cannot be scored incrementally, or None when it can."""
-    if isinstance(prm, ServedPRM):
+    if isinstance(prm, HTTPPRM):
         return "the PRM is served, so no key-value cache of a prefix is kept here"
     if prm.format not in INCREMENTAL_HEADS:
         return (
@@ -232,7 +232,7 @@ def incremental_unsupported(prm: PRM | ServedPRM) -> str | None:
     return None
 
 
-def step_scorer(prm: PRM | ServedPRM, incremental: bool = True) -> StepScorer:
+def step_scorer(prm: PRM | HTTPPRM, incremental: bool = True) -> StepScorer:
     """An ``IncrementalScorer`` when asked for and supported (else a warning), or a ``FullPrefixScorer``."""
     if incremental:
         reason = incremental_unsupported(prm)

@@ -66,6 +66,20 @@ def tag_positions(offsets: list[tuple[int, int]], last_chars: list[int]) -> list
     return [owner[c] for c in last_chars]
 
 
+def encode_tagged(
+    tokenizer: Any, question: str, steps: list[str], fmt: StepFormat, tag: str, max_length: int | None
+) -> EncodedSteps:
+    """The model card's text as token ids, each step's score read at the token holding its tag's last
+    character; steps whose tag falls beyond ``max_length`` tokens are dropped."""
+    text, last_chars = tagged_text(question, steps, fmt, tag)
+    enc = tokenizer(text, add_special_tokens=fmt.add_bos, return_offsets_mapping=True)
+    ids, ends = enc["input_ids"], tag_positions(enc["offset_mapping"], last_chars)
+    if max_length is not None and len(ids) > max_length:
+        ids = ids[:max_length]
+        ends = [e for e in ends if e < len(ids)]
+    return EncodedSteps(input_ids=ids, step_ends=ends, num_steps=len(ends))
+
+
 def candidate_ids(tokenizer: Any, candidates: str) -> list[int]:
     """The good and bad token ids, as the model card takes them: ``encode("+ -")`` without specials."""
     ids = tokenizer.encode(candidates, add_special_tokens=False)
@@ -103,14 +117,8 @@ class MathShepherdPRM(PRM):
         fmt = resolve_step_format(contract, cfg, MATH_SHEPHERD_STEP_FORMAT)
         return cls(model, load_tokenizer(folder), fmt, cfg, tag, candidates)
 
-    def encode(self, question: str, steps: list[str]) -> EncodedSteps:
-        text, last_chars = tagged_text(question, steps, self.step_format, self.tag)
-        enc = self.tokenizer(text, add_special_tokens=self.step_format.add_bos, return_offsets_mapping=True)
-        ids, ends = enc["input_ids"], tag_positions(enc["offset_mapping"], last_chars)
-        if len(ids) > self.max_length:
-            ids = ids[: self.max_length]
-            ends = [e for e in ends if e < len(ids)]
-        return EncodedSteps(input_ids=ids, step_ends=ends, num_steps=len(ends))
+    def encode(self, question: str, steps: list[str], cut: bool = True) -> EncodedSteps:
+        return encode_tagged(self.tokenizer, question, steps, self.step_format, self.tag, self.max_length if cut else None)
 
     def step_probabilities(self, batch: StepBatch) -> torch.Tensor:
         hidden = self.model.base_model(

@@ -65,6 +65,12 @@ def chat_step_format(
     return StepFormat(separator=step_token, prompt_template=template, question_separator="", add_bos=False)
 
 
+def qwen_step_format(tokenizer: Any, contract: PRMContract | None, cfg: PRMConfig) -> StepFormat:
+    """The folder's contract, else the model card's chat input, with the config's overrides."""
+    default = None if contract is not None else chat_step_format(tokenizer, SYSTEM_PROMPT, STEP_TOKEN)
+    return resolve_step_format(contract, cfg, default)
+
+
 @ADAPTERS.register("qwen-prm")
 class QwenPRM(HeadPRM):
     format = "qwen-prm"
@@ -79,8 +85,7 @@ class QwenPRM(HeadPRM):
             folder,
         )
         tokenizer = load_tokenizer(folder)
-        default = None if contract is not None else chat_step_format(tokenizer, SYSTEM_PROMPT, STEP_TOKEN)
-        return cls(backbone, head, tokenizer, resolve_step_format(contract, cfg, default), cfg)
+        return cls(backbone, head, tokenizer, qwen_step_format(tokenizer, contract, cfg), cfg)
 
     def step_probabilities(self, batch: StepBatch) -> torch.Tensor:
         return self.head_at_steps(batch).softmax(-1)[..., 1]
