@@ -97,6 +97,12 @@ def per_problem(records: list[dict[str, Any]], solution_scores: list[list[float]
     return out
 
 
+def mean(rows: list[tuple[float, float]], index: int) -> float:
+    """The mean of one measure over the problems where it is defined."""
+    values = [row[index] for row in rows if not math.isnan(row[index])]
+    return sum(values) / len(values)
+
+
 def paired(ours: list[tuple[float, float]], theirs: list[tuple[float, float]], index: int) -> str:
     """Mean difference (95% paired bootstrap CI over problems)."""
     import numpy as np
@@ -123,8 +129,7 @@ def main() -> None:
     records = candidates(base, a.half)
     likelihood = per_problem(records, scores(base / "quickstart" / a.backbone, records,
                                              base / "recipes" / a.backbone / f"likelihood-{a.half}.json", "likelihood"))  # fmt: skip
-    mean = lambda rows, i: sum(x[i] for x in rows if not math.isnan(x[i])) / sum(not math.isnan(x[i]) for x in rows)  # noqa: E731
-    print(f"| recipe | ranking AUROC | BoN@16 | ranking - likelihood | BoN@16 - likelihood |\n|---|---|---|---|---|")
+    print("| recipe | ranking AUROC | BoN@16 | ranking - likelihood | BoN@16 - likelihood |\n|---|---|---|---|---|")
     print(f"| likelihood, untrained | {mean(likelihood, 0):.3f} | {100 * mean(likelihood, 1):.1f} | - | - |", flush=True)
     for recipe in a.recipes:
         folder = train(base, a.backbone, recipe, a.budget)

@@ -222,10 +222,14 @@ def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 def refuse_changed_settings(cfg: Any, path: str | Path, free: Iterable[str] = (), hint: str = "") -> None:
     """Refuse to resume work that a run with other settings started: every setting of ``cfg`` (nested
     ones by dotted name) except the ``free`` ones (how the work runs, not what it computes) must equal
-    the config saved at ``path`` when the work began. Nothing to check when ``path`` does not exist."""
+    the config saved at ``path`` when the work began. Call it only where there is work to resume: a
+    missing ``path`` is refused too, since the settings the work was made with can then not be checked."""
     path = Path(path)
     if not path.is_file():
-        return
+        raise ConfigError(
+            f"{path} is missing, so the settings of the work beside it cannot be checked against these; "
+            f"restore it, {hint or 'or write to a new output'}"
+        )
     saved = flatten(json.loads(json.dumps(to_dict(from_dict(type(cfg), read_yaml(path), str(path))), default=str)))
     now = flatten(json.loads(json.dumps(to_dict(cfg), default=str)))
     free_fields = set(free)

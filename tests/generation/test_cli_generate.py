@@ -52,6 +52,12 @@ def test_generate_writes_n_solutions_per_problem_and_resumes_after_a_kill(tiny_m
     lines = full.read_bytes().splitlines(keepends=True)
     partial = tmp_path / "partial.jsonl"
     partial.write_bytes(b"".join(lines[:7]) + lines[7][: len(lines[7]) // 2])
+    # Without the settings the work began with, a resume cannot check them: refused, nothing sampled
+    # (the torn last line is cut, as on any resume).
+    result = run(tiny_model_dir, problems, partial, "--sampling.temperature", "1.5")
+    assert result.exit_code != 0 and "partial.config.yaml is missing" in result.output
+    assert partial.read_bytes() == b"".join(lines[:7])
+    (tmp_path / "partial.config.yaml").write_bytes((tmp_path / "full.config.yaml").read_bytes())
     result = run(tiny_model_dir, problems, partial, "--generation.batch-size", "2", "--no-progress")
     assert result.exit_code == 0, result.output
     resumed = [json.loads(line)["id"] for line in partial.read_text().splitlines()]
