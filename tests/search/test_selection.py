@@ -104,7 +104,8 @@ def test_weighted_vote_search_sums_the_aggregated_scores_per_answer(problem, tin
         totals[cand.final_answer] = totals.get(cand.final_answer, 0.0) + score
     assert result.solution.final_answer == max(totals, key=totals.get)
     assert result.score == pytest.approx(scores[result.candidates.index(result.solution)], abs=1e-6)
-    assert result.stats == {"aggregation": "last"}
+    assert result.stats["aggregation"] == "last" and result.stats["prm_tokens"] > 0  # the whole call's cost
+    assert result.stats["prm_forward_passes"] >= 1
 
 
 def test_search_settings_default_and_old_names_land_in_the_sampling_block():

@@ -141,12 +141,13 @@ def sample_candidates(
 
 def score_candidates(
     prm: PRM, problems: Sequence[Problem], candidates: Sequence[Sequence[Solution]]
-) -> list[list[list[float]]]:
-    """Step scores of every candidate, all problems in one ``PRM.score`` call (it batches by length)."""
+) -> tuple[list[list[list[float]]], dict[str, int]]:
+    """Step scores of every candidate, all problems in one ``PRM.score_counted`` call (it batches by
+    length), and what it cost: ``prm_forward_passes`` (requests, for a served PRM) and ``prm_tokens``."""
     flat_problems = [p for p, sols in zip(problems, candidates) for _ in sols]
-    flat = prm.score(flat_problems, [s for sols in candidates for s in sols])
+    scored = prm.score_counted(flat_problems, [s for sols in candidates for s in sols])
     out, start = [], 0
     for sols in candidates:
-        out.append(flat[start : start + len(sols)])
+        out.append(scored.scores[start : start + len(sols)])
         start += len(sols)
-    return out
+    return out, {"prm_forward_passes": scored.passes, "prm_tokens": sum(scored.tokens)}

@@ -101,7 +101,9 @@ def _step(
     n = cfg.beam_width * cfg.expansions if depth == 0 else cfg.expansions
     separator, base = step_separator(cfg.step_style), cfg.sampling.seed
     prompts = [node.prompt + "".join(s + separator for s in beam.state.steps) for node, beam in work]
-    seeds = [None if base is None else stable_seed(base, node.problem.id, depth, j) for j, (node, _) in enumerate(work)]  # fmt: skip
+    # A beam's seed depends on its problem, depth and rank alone, never on the other problems searched with it.
+    ranks = [k for node in nodes for k in range(len(node.active))]
+    seeds = [None if base is None else stable_seed(base, node.problem.id, depth, k) for k, (node, _) in zip(ranks, work)]  # fmt: skip
     # sampling.stop is applied to each step afterwards: a stop string ends the solution, not the step
     sampling = {"temperature": cfg.sampling.temperature, "top_p": cfg.sampling.top_p, "stop": [separator]}
     results = backend.generate(prompts, n=n, max_new_tokens=cfg.step_max_tokens, seed=seeds, **sampling)

@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -106,8 +106,10 @@ class SelectionRule:
         candidates = sample_candidates(problems, cfg, backend)
         step_scores: list[list[list[float]]] | None = None
         scores: list[list[float]] | None = None
+        stats: dict[str, Any] = {}
         if self.uses_scores:
-            step_scores = score_candidates(prm, problems, candidates)  # type: ignore[arg-type]
+            step_scores, cost = score_candidates(prm, problems, candidates)  # type: ignore[arg-type]
+            stats = {"aggregation": cfg.aggregation, **cost}  # for the whole call, all problems together
             scores = [[aggregate(s, cfg.aggregation) for s in rows] for rows in step_scores]
         clusters = (
             answer_cluster_groups([[solution_prediction(s) for s in sols] for sols in candidates])
@@ -129,7 +131,7 @@ class SelectionRule:
                     score=math.nan if pick is None else _result_score(pick, own_clusters, own_scores),
                     candidates=list(sols),
                     step_scores=[] if step_scores is None else step_scores[i],
-                    stats={"aggregation": cfg.aggregation} if self.uses_scores else {},
+                    stats=stats,
                 )
             )
         return out
