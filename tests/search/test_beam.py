@@ -170,3 +170,17 @@ def test_beam_search_verified_by_the_policy_likelihood(tmp_path):
         (result,) = search(problems, cfg, backend, likelihood)
     for cand, scores in zip(result.candidates, result.step_scores):
         assert scores == pytest.approx(likelihood.score([problems[0].question], [cand.steps])[0], rel=1e-4)
+
+
+def test_dvts_runs_beam_width_greedy_subtrees_on_the_same_budget(problem, tiny_prm):
+    greedy = _oracle_greedy(tiny_prm, problem.question, "min")
+    cfg = SearchConfig(method="dvts", beam_width=3, expansions=3, aggregation="min")
+    (result,) = search([problem], cfg, ScriptedBackend(problem), tiny_prm)
+    # the scripted tree samples the same children whatever the seed, so every subtree is the greedy path
+    assert [tuple(c.steps) for c in result.candidates] == [greedy] * 3
+    assert tuple(result.solution.steps) == greedy and result.solution.id == f"{problem.id}-dvts0"
+    (beam,) = search([problem], SearchConfig(method="beam", beam_width=3, expansions=3), ScriptedBackend(problem), tiny_prm)
+    assert result.stats["generated_tokens"] == 3 * search(
+        [problem], SearchConfig(method="beam", beam_width=1, expansions=3), ScriptedBackend(problem), tiny_prm
+    )[0].stats["generated_tokens"]
+    assert len({tuple(c.steps) for c in beam.candidates}) == 3  # beam search keeps 3 different leaves here

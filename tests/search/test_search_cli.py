@@ -32,7 +32,7 @@ def records(path):
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
-@pytest.mark.parametrize("method", ["beam", "weighted_vote", "majority"])
+@pytest.mark.parametrize("method", ["beam", "dvts", "weighted_vote", "majority"])
 def test_search_writes_each_problems_pick_grade_and_cost_and_resumes(method, files, tmp_path):
     folder, prm = files
     flags = ["--method", method, "--sampling.n", "4", "--beam-width", "2", "--expansions", "2", "--max-depth", "6"]
@@ -46,7 +46,7 @@ def test_search_writes_each_problems_pick_grade_and_cost_and_resumes(method, fil
     assert all(r["status"] in ("correct", "wrong") and r["solution"]["problem_id"] == r["problem_id"] for r in rows)
     assert summary["accuracy"] == sum(r["correct"] for r in rows) / 5 and summary["generated_tokens_per_problem"] > 0
     assert (summary["prm_tokens_per_problem"] > 0) is (method != "majority")
-    assert all(r["candidates"] == (2 if method == "beam" else 4) for r in rows)
+    assert all(r["candidates"] == (2 if method in ("beam", "dvts") else 4) for r in rows)
 
     # kill -9 after the first chunk, mid-line: the resumed file equals the uninterrupted one
     lines = full.read_text().splitlines(keepends=True)

@@ -32,7 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "annotate": ("annotate", "Label solution steps: Monte Carlo rollouts, an LLM judge, consensus, and their quality."),
     "score": ("score", "Score every step of every solution with a PRM; write JSONL."),
     "serve": ("score", "Serve a PRM over HTTP: POST /score, GET /health, /docs (127.0.0.1 by default)."),
-    "search": ("search", "Run a verification method (bon, majority, weighted_vote, beam) on a problem file; resumes."),
+    "search": ("search", "Run a verification method (bon, majority, weighted_vote, beam, dvts) on a problem file; resumes."),
     "eval": ("evaluate", "Evaluate verifiers: best-of-N curves with confidence intervals, ProcessBench."),
     "report": ("evaluate", "Write a static HTML report (tables and embedded plots) of a run directory."),
     "rl": ("rl", "Reinforcement learning: GRPO, outcome PPO and step-by-step PPO with PRM rewards."),

@@ -15,7 +15,7 @@ def register(app: typer.Typer) -> None:
         app,
         "search",
         SearchRunConfig,
-        help="Run a verification method (bon, majority, weighted_vote, beam) on --problems; append each "
+        help="Run a verification method (bon, majority, weighted_vote, beam, dvts) on --problems; append each "
         "problem's chosen solution, grade and cost to --output (resumes).",
     )
     def search(cfg: SearchRunConfig) -> None:

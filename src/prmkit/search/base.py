@@ -55,7 +55,7 @@ class SearchConfig:
 
     method: str = field(
         default="bon",
-        metadata={"help": "verification method: bon, majority, weighted_vote, beam (or 'module:function')"},
+        metadata={"help": "verification method: bon, majority, weighted_vote, beam, dvts (or 'module:function')"},
     )
     sampling: SamplingConfig = field(
         default_factory=lambda: SamplingConfig(n=8, max_new_tokens=512, temperature=0.7, top_p=1.0, seed=0),
@@ -76,9 +76,9 @@ class SearchConfig:
     )
     beam_width: int = field(
         default=4,
-        metadata={"help": "beam search: solutions kept after every step (and completed ones wanted)"},
+        metadata={"help": "beam search: solutions kept after every step (and completed ones wanted); dvts: subtrees"},
     )
-    expansions: int = field(default=4, metadata={"help": "beam search: next steps sampled per kept solution"})
+    expansions: int = field(default=4, metadata={"help": "beam search and dvts: next steps sampled per kept solution"})
     max_depth: int = field(default=16, metadata={"help": "beam search: most steps per solution"})
     step_max_tokens: int = field(default=128, metadata={"help": "beam search: most tokens per step"})
     incremental: bool = field(

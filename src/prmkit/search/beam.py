@@ -14,10 +14,17 @@ ones among them join the completed solutions (so a finished solution holds its s
 on. A problem stops when ``beam_width`` solutions are complete or no beam is left; its answer is the
 completed solution with the highest aggregated score. With ``beam_width=1`` this is greedy step
 search (Lessons Table 8); with a beam as wide as the tree it is exhaustive.
+
+``dvts`` (diverse verifier tree search, Beeching et al. 2024) spends the same budget on
+``beam_width`` independent subtrees per problem, each a greedy step search that samples
+``expansions`` next steps and keeps its best one, with its own seeds; the answer is the subtree
+solution with the highest aggregated score. Beam search lets one strong prefix take every slot;
+the subtrees keep ``beam_width`` different ones to the end.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -48,6 +55,7 @@ class _Problem:
     prompt: str
     active: list[_Beam]
     completed: list[_Beam] = field(default_factory=list)
+    seed_key: str = ""  # what its samples' seeds derive from: the problem id (and the subtree, in DVTS)
 
 
 def _finish(completion: Completion, step: str, eos_ids: set[int], stopped: bool) -> str:
@@ -103,7 +111,7 @@ def _step(
     prompts = [node.prompt + "".join(s + separator for s in beam.state.steps) for node, beam in work]
     # A beam's seed depends on its problem, depth and rank alone, never on the other problems searched with it.
     ranks = [k for node in nodes for k in range(len(node.active))]
-    seeds = [None if base is None else stable_seed(base, node.problem.id, depth, k) for k, (node, _) in zip(ranks, work)]  # fmt: skip
+    seeds = [None if base is None else stable_seed(base, node.seed_key, depth, k) for k, (node, _) in zip(ranks, work)]  # fmt: skip
     # sampling.stop is applied to each step afterwards: a stop string ends the solution, not the step
     sampling = {"temperature": cfg.sampling.temperature, "top_p": cfg.sampling.top_p, "stop": [separator]}
     results = backend.generate(prompts, n=n, max_new_tokens=cfg.step_max_tokens, seed=seeds, **sampling)
@@ -122,20 +130,20 @@ def _step(
     return sum(c.num_tokens for completions in results for c in completions)
 
 
-def _result(node: _Problem, stats: dict[str, object], cfg: SearchConfig) -> SearchResult:
-    ranked = _rank(node.completed)
+def _result(problem: Problem, beams: list[_Beam], stats: dict[str, object], cfg: SearchConfig, label: str) -> SearchResult:
+    ranked = _rank(beams)
     solutions = [
         Solution(
-            id=f"{node.problem.id}-beam{i}",
-            problem_id=node.problem.id,
+            id=f"{problem.id}-{label}{i}",
+            problem_id=problem.id,
             steps=list(b.state.steps),
             final_answer=extract_answer(join_steps(list(b.state.steps), cfg.step_style)),
-            generator={"method": "beam", "finish": b.finish},
+            generator={"method": label, "finish": b.finish},
         )
         for i, b in enumerate(ranked)
     ]
     return SearchResult(
-        problem_id=node.problem.id,
+        problem_id=problem.id,
         solution=solutions[0] if solutions else None,
         score=ranked[0].score if ranked else math.nan,
         candidates=solutions,
@@ -144,27 +152,27 @@ def _result(node: _Problem, stats: dict[str, object], cfg: SearchConfig) -> Sear
     )
 
 
-@SEARCHES.register("beam")
-def beam_search(
-    problems: Sequence[Problem], cfg: SearchConfig, backend: GenerationBackend, prm: PRM | None = None
+def _tree_search(
+    problems: Sequence[Problem], cfg: SearchConfig, backend: GenerationBackend, prm: PRM | None, subtrees: int
 ) -> list[SearchResult]:
-    """PRM-guided step-level beam search (see the module docstring). It builds its candidates step by
-    step rather than picking among N sampled ones, so it is a search method and no selection rule
-    (``prmkit.search.selection``): ``prmkit eval bon`` does not run it."""
+    """Beam search (``subtrees`` 1) or DVTS (``beam_width`` subtrees of width 1) for every problem."""
     scorer = step_scorer(require_prm(prm, cfg.method), cfg.incremental)
+    label = "beam" if subtrees == 1 else "dvts"
+    tree_cfg = cfg if subtrees == 1 else dataclasses.replace(cfg, beam_width=1)
+    keys = [(p, p.id if subtrees == 1 else f"{p.id}/subtree{k}") for p in problems for k in range(subtrees)]
     nodes = [
-        _Problem(p, render_prompt(p, cfg.prompt_template), [_Beam(scorer.start(p.question))])
-        for p in problems
+        _Problem(p, render_prompt(p, cfg.prompt_template), [_Beam(scorer.start(p.question))], seed_key=key)
+        for p, key in keys
     ]
     generated = 0
     depth = 0
     with Progress(transient=True) as progress:
-        task = progress.add_task("beam search", total=cfg.max_depth)
+        task = progress.add_task(f"{label} search", total=cfg.max_depth)
         while depth < cfg.max_depth:
             live = [node for node in nodes if node.active]
             if not live:
                 break
-            generated += _step(live, depth, cfg, backend, scorer)
+            generated += _step(live, depth, tree_cfg, backend, scorer)
             depth += 1
             progress.advance(task)
     stats = {  # for the whole call, all problems together
@@ -176,4 +184,26 @@ def beam_search(
         "depth": depth,
         "aggregation": cfg.aggregation,
     }
-    return [_result(node, stats, cfg) for node in nodes]
+    return [
+        _result(p, [b for node in nodes[i * subtrees : (i + 1) * subtrees] for b in node.completed], stats, cfg, label)
+        for i, p in enumerate(problems)
+    ]
+
+
+@SEARCHES.register("beam")
+def beam_search(
+    problems: Sequence[Problem], cfg: SearchConfig, backend: GenerationBackend, prm: PRM | None = None
+) -> list[SearchResult]:
+    """PRM-guided step-level beam search (see the module docstring). It builds its candidates step by
+    step rather than picking among N sampled ones, so it is a search method and no selection rule
+    (``prmkit.search.selection``): ``prmkit eval bon`` does not run it."""
+    return _tree_search(problems, cfg, backend, prm, 1)
+
+
+@SEARCHES.register("dvts")
+def dvts(
+    problems: Sequence[Problem], cfg: SearchConfig, backend: GenerationBackend, prm: PRM | None = None
+) -> list[SearchResult]:
+    """Diverse verifier tree search: ``beam_width`` independent greedy subtrees per problem, each
+    keeping the best of ``expansions`` next steps (see the module docstring); a search method."""
+    return _tree_search(problems, cfg, backend, prm, cfg.beam_width)
