@@ -1,0 +1,108 @@
+"""Tree search against best-of-N at equal budgets: accuracy against generated tokens for best-of-N,
+the PRM-weighted vote, beam search and DVTS, with the quickstart's policy and PRM.
+
+For each world and seed, ``prmkit quickstart --rl-steps 0`` (as ``experiments/label_budget.py`` runs
+it, and sharing its folders) gives the policy, the PRM and the held-out problems; each method runs
+through ``prmkit search`` on the report half at budget N (N candidates for the selection rules;
+``N / 4`` beams or subtrees expanding 4 steps each for the tree searches, search-and-learn's
+``beam_width`` 4), sampled as the quickstart samples (its temperature). Each run resumes:
+
+    OMP_NUM_THREADS=1 python experiments/search_table.py --out runs/label_budget --seeds 0 1 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from pathlib import Path
+
+from common import WORLDS, prepare_quickstart, quickstart_sampling
+
+METHODS = ("bon", "weighted_vote", "beam", "dvts")
+EXPANSIONS = 4
+
+
+def run_method(base: Path, method: str, n: int, prm: str) -> dict:
+    """``prmkit search`` with ``method`` at budget ``n`` on the report half (resumed where done)."""
+    from prmkit.generation.base import GenerationConfig
+    from prmkit.search.run import SearchRunConfig, run_search
+
+    quickstart = base / "quickstart"
+    output = base / "search" / f"{method}-{n}.jsonl"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    summary_file = output.with_suffix(".summary.json")
+    if summary_file.exists():
+        return json.loads(summary_file.read_text())
+    sampling = quickstart_sampling(quickstart)
+    tree = method in ("beam", "dvts")
+    cfg = SearchRunConfig(
+        method=method, problems=str(base / "report.jsonl"), output=str(output), prm=prm,
+        generation=GenerationConfig(model=str(quickstart / "policy"), device="cpu", batch_size=64),
+        sampling=dataclasses.replace(sampling, n=n, seed=0),
+        beam_width=max(1, n // EXPANSIONS) if tree else 4, expansions=EXPANSIONS,
+        step_max_tokens=64, max_depth=12, chunk_size=25, progress=False,
+    )  # fmt: skip
+    return run_search(cfg)
+
+
+def per_problem_correct(base: Path, method: str, n: int) -> list[float]:
+    path = base / "search" / f"{method}-{n}.jsonl"
+    return [float(json.loads(line)["correct"]) for line in path.read_text().splitlines()]
+
+
+def table(a: argparse.Namespace) -> str:
+    import numpy as np
+
+    from prmkit.metrics.bootstrap import bootstrap_ci
+
+    lines = []
+    for world in a.worlds:
+        bases = [Path(a.out) / world / f"seed{s}" for s in a.seeds]
+        lines += [(f"### {world} world, seeds {', '.join(map(str, a.seeds))}: accuracy % [95% CI over problems, "
+                  "seeds pooled] and generated tokens per problem"), "",
+                  "| method | " + " | ".join(f"N={n}" for n in a.ns) + " |", "|---|" + "---|" * len(a.ns)]  # fmt: skip
+        for method in METHODS:
+            cells = []
+            for n in a.ns:
+                done = [b for b in bases if (b / "search" / f"{method}-{n}.summary.json").exists()]
+                if not done:
+                    cells.append("-")
+                    continue
+                correct = np.array([x for b in done for x in per_problem_correct(b, method, n)])
+                low, high = bootstrap_ci(correct, np.random.default_rng(0))
+                tokens = np.mean([json.loads((b / "search" / f"{method}-{n}.summary.json").read_text())
+                                  ["generated_tokens_per_problem"] for b in done])  # fmt: skip
+                cells.append(f"{100 * correct.mean():.1f} [{100 * low:.1f}, {100 * high:.1f}], {tokens:.0f} tok")
+            lines.append(f"| {method} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", default="runs/label_budget")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--worlds", nargs="+", default=list(WORLDS), choices=list(WORLDS))
+    p.add_argument("--ns", type=int, nargs="+", default=[4, 8, 16])
+    p.add_argument("--prm", default="", help="a PRM folder or URL (default: each seed's quickstart PRM)")
+    p.add_argument("--table-only", action="store_true")
+    p.add_argument("--write", default="", help="also write the table to this file")
+    a = p.parse_args()
+    if not a.table_only:
+        for world in a.worlds:
+            for seed in a.seeds:
+                base = Path(a.out) / world / f"seed{seed}"
+                prepare_quickstart(base, world, seed)
+                for n in a.ns:
+                    for method in METHODS:
+                        run_method(base, method, n, a.prm or str(base / "quickstart" / "prm" / "model"))
+                print(table(a), flush=True)
+    text = table(a)
+    print(text)
+    if a.write:
+        Path(a.write).write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
