@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -298,7 +299,14 @@ def _train_prm(
                                         "or pass --no-resume to start over")  # fmt: skip
             save_config(cfg, Path(cfg.output_dir) / "train_config.yaml")
     if cfg.max_steps != 0:
-        trainer.train(resume_from_checkpoint=last)
+        try:
+            trainer.train(resume_from_checkpoint=last)
+        except pickle.UnpicklingError:  # torch.load(weights_only=True) refused it before anything ran
+            raise PrmkitError(
+                f"{last}: a checkpoint file (optimizer, scheduler or RNG state) holds a pickle that is not plain "
+                "tensors, so it was not loaded; delete that checkpoint folder to resume from the one before, "
+                "or pass --no-resume"
+            ) from None
     # Evaluation gathers every process's share of the held-out set: the metrics cover all of it.
     metrics = {k: float(v) for k, v in trainer.evaluate().items()} if has_eval else {}
 
