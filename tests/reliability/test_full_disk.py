@@ -3,6 +3,7 @@ output once there is room (a real 64 KiB tmpfs; skipped where this process may n
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -48,3 +49,21 @@ def test_a_full_disk_is_reported_in_one_line_and_the_run_resumes(tmp_path, small
     assert subprocess.run(cmd, capture_output=True, check=False).returncode == 0
     assert roomy.read_bytes() == whole.read_bytes()
     assert not Path(str(out) + ".tmp").exists()
+
+
+def test_train_prm_on_a_full_disk_says_so_in_one_line(tmp_path, small_disk):
+    from prmkit.generation.tiny import save_tiny_llama
+
+    rows = [
+        {"problem": {"id": f"p{i}", "question": f"{i} + 1?", "answer": str(i + 1)},
+         "solution": {"id": f"s{i}", "problem_id": f"p{i}", "steps": [f"{i} + 1 = {i + 1}", f"\\boxed{{{i + 1}}}"]},
+         "labels": {"solution_id": f"s{i}", "num_steps": 2, "first_error": -1, "hard": [1, 1], "source": "mc"}}
+        for i in range(16)
+    ]  # fmt: skip
+    write_jsonl(tmp_path / "l.jsonl", rows)
+    cmd = [sys.executable, "-m", "prmkit.cli.main", "train", "prm", "--data", str(tmp_path / "l.jsonl"),
+           "--model", str(save_tiny_llama(tmp_path / "bb")), "--output-dir", str(small_disk / "prm"),
+           "--max-steps", "2", "--save-steps", "2", "--batch-size", "4", "--eval-steps", "0"]  # fmt: skip
+    full = subprocess.run(cmd, capture_output=True, text=True, check=False, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert full.returncode != 0 and "Traceback" not in full.stderr
+    assert f"{small_disk / 'prm'}: no space left on device while writing the model or a checkpoint" in full.stderr

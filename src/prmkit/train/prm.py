@@ -20,6 +20,7 @@ resuming.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import pickle
@@ -188,10 +189,18 @@ def train_prm(
 ) -> TrainResult:
     """Train a PRM (or ORM, per ``cfg.objective``) and save it to ``cfg.output_dir``, which one run
     holds at a time (the first process of a distributed run takes the lock for all)."""
-    if os.environ.get("RANK", "0") != "0":
-        return _train_prm(examples, cfg, eval_examples)
-    with ExclusiveLock(Path(cfg.output_dir) / "run"):
-        return _train_prm(examples, cfg, eval_examples)
+    try:
+        if os.environ.get("RANK", "0") != "0":
+            return _train_prm(examples, cfg, eval_examples)
+        with ExclusiveLock(Path(cfg.output_dir) / "run"):
+            return _train_prm(examples, cfg, eval_examples)
+    except Exception as exc:  # safetensors reports a full disk as its own error type, not OSError
+        if getattr(exc, "errno", None) != errno.ENOSPC and "No space left on device" not in str(exc):
+            raise
+        raise PrmkitError(
+            f"{cfg.output_dir}: no space left on device while writing the model or a checkpoint; the complete "
+            "checkpoints are kept: free space and run the same command to resume"
+        ) from None
 
 
 def _train_prm(
