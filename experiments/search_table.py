@@ -5,7 +5,9 @@ For each world and seed, ``prmkit quickstart --rl-steps 0`` (as ``experiments/la
 it, and sharing its folders) gives the policy, the PRM and the held-out problems; each method runs
 through ``prmkit search`` on the report half at budget N (N candidates for the selection rules;
 ``N / 4`` beams or subtrees expanding 4 steps each for the tree searches, search-and-learn's
-``beam_width`` 4), sampled as the quickstart samples (its temperature). Each run resumes:
+``beam_width`` 4), sampled as the quickstart samples (its temperature). ``--verifier checker`` runs
+the same with the world's exact step checker as the verifier (1 for a right step, 0 from the first
+wrong one): what each method could do with a perfect PRM. Each run resumes:
 
     OMP_NUM_THREADS=1 python experiments/search_table.py --out runs/label_budget --seeds 0 1 2
 """
@@ -16,6 +18,7 @@ import argparse
 import dataclasses
 import json
 from pathlib import Path
+from typing import Any
 
 from common import WORLDS, prepare_quickstart, quickstart_sampling
 
@@ -23,13 +26,38 @@ METHODS = ("bon", "weighted_vote", "beam", "dvts")
 EXPANSIONS = 4
 
 
-def run_method(base: Path, method: str, n: int, prm: str) -> dict:
+class CheckerPRM:
+    """The world's exact step checker as a verifier, with ``PRM.score_counted``'s contract."""
+
+    format = "checker"
+
+    def __init__(self, problems_file: Path) -> None:
+        from prmkit.data.jsonl import read_records
+        from prmkit.data.records import Problem
+
+        self.problems = {p.question: p for p in read_records(problems_file, Problem)}
+
+    def score_counted(self, problems: list[Any], solutions: list[Any]) -> Any:
+        from prmkit.score.prm import Scored, questions_and_steps
+        from prmkit.synthetic.checker import first_error
+
+        rows = []
+        for question, steps in zip(*questions_and_steps(problems, solutions)):
+            wrong = first_error(self.problems[question], list(steps))
+            rows.append([1.0 if wrong < 0 or i < wrong else 0.0 for i in range(len(steps))])
+        return Scored(rows, [0] * len(rows), 1)
+
+    def score(self, problems: list[Any], solutions: list[Any]) -> list[list[float]]:
+        return self.score_counted(problems, solutions).scores
+
+
+def run_method(base: Path, method: str, n: int, prm: str, verifier: str = "prm") -> dict:
     """``prmkit search`` with ``method`` at budget ``n`` on the report half (resumed where done)."""
     from prmkit.generation.base import GenerationConfig
     from prmkit.search.run import SearchRunConfig, run_search
 
     quickstart = base / "quickstart"
-    output = base / "search" / f"{method}-{n}.jsonl"
+    output = base / folder_name(verifier) / f"{method}-{n}.jsonl"
     output.parent.mkdir(parents=True, exist_ok=True)
     summary_file = output.with_suffix(".summary.json")
     if summary_file.exists():
@@ -41,13 +69,17 @@ def run_method(base: Path, method: str, n: int, prm: str) -> dict:
         generation=GenerationConfig(model=str(quickstart / "policy"), device="cpu", batch_size=64),
         sampling=dataclasses.replace(sampling, n=n, seed=0),
         beam_width=max(1, n // EXPANSIONS) if tree else 4, expansions=EXPANSIONS,
-        step_max_tokens=64, max_depth=12, chunk_size=25, progress=False,
+        step_max_tokens=64, max_depth=12, chunk_size=25, progress=False, incremental=verifier == "prm",
     )  # fmt: skip
-    return run_search(cfg)
+    return run_search(cfg, CheckerPRM(base / "report.jsonl") if verifier == "checker" else None)
 
 
-def per_problem_correct(base: Path, method: str, n: int) -> list[float]:
-    path = base / "search" / f"{method}-{n}.jsonl"
+def folder_name(verifier: str) -> str:
+    return "search" if verifier == "prm" else f"search-{verifier}"
+
+
+def per_problem_correct(base: Path, method: str, n: int, verifier: str) -> list[float]:
+    path = base / folder_name(verifier) / f"{method}-{n}.jsonl"
     return [float(json.loads(line)["correct"]) for line in path.read_text().splitlines()]
 
 
@@ -59,19 +91,19 @@ def table(a: argparse.Namespace) -> str:
     lines = []
     for world in a.worlds:
         bases = [Path(a.out) / world / f"seed{s}" for s in a.seeds]
-        lines += [(f"### {world} world, seeds {', '.join(map(str, a.seeds))}: accuracy % [95% CI over problems, "
+        lines += [(f"### {world} world, {a.verifier} as the verifier, seeds {', '.join(map(str, a.seeds))}: accuracy % [95% CI over problems, "
                   "seeds pooled] and generated tokens per problem"), "",
                   "| method | " + " | ".join(f"N={n}" for n in a.ns) + " |", "|---|" + "---|" * len(a.ns)]  # fmt: skip
         for method in METHODS:
             cells = []
             for n in a.ns:
-                done = [b for b in bases if (b / "search" / f"{method}-{n}.summary.json").exists()]
+                done = [b for b in bases if (b / folder_name(a.verifier) / f"{method}-{n}.summary.json").exists()]
                 if not done:
                     cells.append("-")
                     continue
-                correct = np.array([x for b in done for x in per_problem_correct(b, method, n)])
+                correct = np.array([x for b in done for x in per_problem_correct(b, method, n, a.verifier)])
                 low, high = bootstrap_ci(correct, np.random.default_rng(0))
-                tokens = np.mean([json.loads((b / "search" / f"{method}-{n}.summary.json").read_text())
+                tokens = np.mean([json.loads((b / folder_name(a.verifier) / f"{method}-{n}.summary.json").read_text())
                                   ["generated_tokens_per_problem"] for b in done])  # fmt: skip
                 cells.append(f"{100 * correct.mean():.1f} [{100 * low:.1f}, {100 * high:.1f}], {tokens:.0f} tok")
             lines.append(f"| {method} | " + " | ".join(cells) + " |")
@@ -86,6 +118,8 @@ def main() -> None:
     p.add_argument("--worlds", nargs="+", default=list(WORLDS), choices=list(WORLDS))
     p.add_argument("--ns", type=int, nargs="+", default=[4, 8, 16])
     p.add_argument("--prm", default="", help="a PRM folder or URL (default: each seed's quickstart PRM)")
+    p.add_argument("--verifier", default="prm", choices=["prm", "checker"],
+                   help="prm: the quickstart's PRM (or --prm); checker: the world's exact step checker")
     p.add_argument("--table-only", action="store_true")
     p.add_argument("--write", default="", help="also write the table to this file")
     a = p.parse_args()
@@ -96,7 +130,7 @@ def main() -> None:
                 prepare_quickstart(base, world, seed)
                 for n in a.ns:
                     for method in METHODS:
-                        run_method(base, method, n, a.prm or str(base / "quickstart" / "prm" / "model"))
+                        run_method(base, method, n, a.prm or str(base / "quickstart" / "prm" / "model"), a.verifier)
                 print(table(a), flush=True)
     text = table(a)
     print(text)

@@ -77,8 +77,9 @@ def chunk_records(results: list[Any], problems: list[Any], statuses: list[str]) 
     return records
 
 
-def run_search(cfg: SearchRunConfig) -> dict[str, Any]:
-    """Search every problem not yet in ``cfg.output``; the summary of the whole file."""
+def run_search(cfg: SearchRunConfig, prm: Any = None) -> dict[str, Any]:
+    """Search every problem not yet in ``cfg.output``; the summary of the whole file. ``prm``: a
+    verifier already loaded (any object with ``PRM.score_counted``), in place of ``cfg.prm``."""
     from prmkit.config import refuse_changed_settings, save_config
     from prmkit.data.jsonl import AppendLog
     from prmkit.generation.base import load_backend, without_api_key
@@ -101,8 +102,7 @@ def run_search(cfg: SearchRunConfig) -> dict[str, Any]:
         save_config(without_api_key(cfg), settings)
         todo = [p for p in problems if p.id not in log]
         if todo:
-            prm = None
-            if cfg.prm:
+            if prm is None and cfg.prm:
                 options = {"format": cfg.prm_format, "batch_size": cfg.prm_batch_size, "device": cfg.prm_device}
                 prm = load_prm(PRMConfig(prm=cfg.prm, served=cfg.served, **options))
             bar = progress_bar("searching", len(todo), cfg.progress)
