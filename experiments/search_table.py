@@ -51,13 +51,13 @@ class CheckerPRM:
         return self.score_counted(problems, solutions).scores
 
 
-def run_method(base: Path, method: str, n: int, prm: str, verifier: str = "prm") -> dict:
+def run_method(base: Path, method: str, n: int, prm: str, verifier: str = "prm", duplicates: bool = False) -> dict:
     """``prmkit search`` with ``method`` at budget ``n`` on the report half (resumed where done)."""
     from prmkit.generation.base import GenerationConfig
     from prmkit.search.run import SearchRunConfig, run_search
 
     quickstart = base / "quickstart"
-    output = base / folder_name(verifier) / f"{method}-{n}.jsonl"
+    output = base / folder_name(verifier, duplicates) / f"{method}-{n}.jsonl"
     output.parent.mkdir(parents=True, exist_ok=True)
     summary_file = output.with_suffix(".summary.json")
     if summary_file.exists():
@@ -70,17 +70,22 @@ def run_method(base: Path, method: str, n: int, prm: str, verifier: str = "prm")
         sampling=dataclasses.replace(sampling, n=n, seed=0),
         beam_width=max(1, n // EXPANSIONS) if tree else 4, expansions=EXPANSIONS,
         step_max_tokens=64, max_depth=12, chunk_size=25, progress=False, incremental=verifier == "prm",
+        keep_duplicates=duplicates,
     )  # fmt: skip
     return run_search(cfg, CheckerPRM(base / "report.jsonl") if verifier == "checker" else None)
 
 
-def folder_name(verifier: str) -> str:
-    return "search" if verifier == "prm" else f"search-{verifier}"
+def folder_name(verifier: str, duplicates: bool = False) -> str:
+    return ("search" if verifier == "prm" else f"search-{verifier}") + ("-duplicates" if duplicates else "")
 
 
-def per_problem_correct(base: Path, method: str, n: int, verifier: str) -> list[float]:
-    path = base / folder_name(verifier) / f"{method}-{n}.jsonl"
+def per_problem_correct(base: Path, method: str, n: int, folder: str) -> list[float]:
+    path = base / folder / f"{method}-{n}.jsonl"
     return [float(json.loads(line)["correct"]) for line in path.read_text().splitlines()]
+
+
+def methods(a: argparse.Namespace) -> tuple[str, ...]:
+    return ("beam", "dvts") if a.keep_duplicates else METHODS
 
 
 def table(a: argparse.Namespace) -> str:
@@ -91,19 +96,21 @@ def table(a: argparse.Namespace) -> str:
     lines = []
     for world in a.worlds:
         bases = [Path(a.out) / world / f"seed{s}" for s in a.seeds]
-        lines += [(f"### {world} world, {a.verifier} as the verifier, seeds {', '.join(map(str, a.seeds))}: accuracy % [95% CI over problems, "
+        dup = ", duplicate steps kept" if a.keep_duplicates else ""
+        lines += [(f"### {world} world, {a.verifier} as the verifier{dup}, seeds {', '.join(map(str, a.seeds))}: accuracy % [95% CI over problems, "
                   "seeds pooled] and generated tokens per problem"), "",
                   "| method | " + " | ".join(f"N={n}" for n in a.ns) + " |", "|---|" + "---|" * len(a.ns)]  # fmt: skip
-        for method in METHODS:
+        folder = folder_name(a.verifier, a.keep_duplicates)
+        for method in methods(a):
             cells = []
             for n in a.ns:
-                done = [b for b in bases if (b / folder_name(a.verifier) / f"{method}-{n}.summary.json").exists()]
+                done = [b for b in bases if (b / folder / f"{method}-{n}.summary.json").exists()]
                 if not done:
                     cells.append("-")
                     continue
-                correct = np.array([x for b in done for x in per_problem_correct(b, method, n, a.verifier)])
+                correct = np.array([x for b in done for x in per_problem_correct(b, method, n, folder)])
                 low, high = bootstrap_ci(correct, np.random.default_rng(0))
-                tokens = np.mean([json.loads((b / folder_name(a.verifier) / f"{method}-{n}.summary.json").read_text())
+                tokens = np.mean([json.loads((b / folder / f"{method}-{n}.summary.json").read_text())
                                   ["generated_tokens_per_problem"] for b in done])  # fmt: skip
                 cells.append(f"{100 * correct.mean():.1f} [{100 * low:.1f}, {100 * high:.1f}], {tokens:.0f} tok")
             lines.append(f"| {method} | " + " | ".join(cells) + " |")
@@ -120,6 +127,8 @@ def main() -> None:
     p.add_argument("--prm", default="", help="a PRM folder or URL (default: each seed's quickstart PRM)")
     p.add_argument("--verifier", default="prm", choices=["prm", "checker"],
                    help="prm: the quickstart's PRM (or --prm); checker: the world's exact step checker")
+    p.add_argument("--keep-duplicates", action="store_true",
+                   help="tree searches only, with a step sampled k times filling k slots")
     p.add_argument("--table-only", action="store_true")
     p.add_argument("--write", default="", help="also write the table to this file")
     a = p.parse_args()
@@ -129,8 +138,9 @@ def main() -> None:
                 base = Path(a.out) / world / f"seed{seed}"
                 prepare_quickstart(base, world, seed)
                 for n in a.ns:
-                    for method in METHODS:
-                        run_method(base, method, n, a.prm or str(base / "quickstart" / "prm" / "model"), a.verifier)
+                    for method in methods(a):
+                        prm = a.prm or str(base / "quickstart" / "prm" / "model")
+                        run_method(base, method, n, prm, a.verifier, a.keep_duplicates)
                 print(table(a), flush=True)
     text = table(a)
     print(text)

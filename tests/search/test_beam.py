@@ -184,3 +184,17 @@ def test_dvts_runs_beam_width_greedy_subtrees_on_the_same_budget(problem, tiny_p
         [problem], SearchConfig(method="beam", beam_width=1, expansions=3), ScriptedBackend(problem), tiny_prm
     )[0].stats["generated_tokens"]
     assert len({tuple(c.steps) for c in beam.candidates}) == 3  # beam search keeps 3 different leaves here
+
+
+def test_keep_duplicates_lets_a_step_sampled_twice_fill_two_slots(problem, tiny_prm):
+    # the root samples beam_width * expansions = 6 steps: each of the 3 first steps twice
+    def first_steps(keep):
+        cfg = SearchConfig(method="beam", beam_width=2, expansions=3, max_depth=1, keep_duplicates=keep)
+        (result,) = search([problem], cfg, ScriptedBackend(problem), tiny_prm)
+        return [c.steps[0] for c in result.candidates]
+
+    scores = {s: tiny_prm.score([problem], [[s]])[0][0] for s in TREE[()]}
+    best = max(scores, key=scores.get)
+    assert first_steps(True) == [best, best]
+    merged = first_steps(False)
+    assert len(set(merged)) == 2 and merged[0] == best

@@ -46,7 +46,8 @@ class SearchConfig:
     ``step_style`` (one step format per solution: how text splits into steps, and what beam search
     stops each step at and joins steps with, ``prmkit.data.steps.step_separator``).
     Verification: ``aggregation`` (how step scores become one solution score).
-    Beam search: ``beam_width``, ``expansions``, ``max_depth``, ``step_max_tokens``, ``incremental``.
+    Beam search: ``beam_width``, ``expansions``, ``max_depth``, ``step_max_tokens``, ``keep_duplicates``,
+    ``incremental``.
     """
 
     RENAMED: ClassVar[dict[str, str]] = moved_into(
@@ -81,6 +82,13 @@ class SearchConfig:
     expansions: int = field(default=4, metadata={"help": "beam search and dvts: next steps sampled per kept solution"})
     max_depth: int = field(default=16, metadata={"help": "beam search: most steps per solution"})
     step_max_tokens: int = field(default=128, metadata={"help": "beam search: most tokens per step"})
+    keep_duplicates: bool = field(
+        default=False,
+        metadata={
+            "help": "beam search and dvts: a next step sampled k times fills k slots (its copies part at the next "
+            "step) instead of one"
+        },
+    )
     incremental: bool = field(
         default=True,
         metadata={

@@ -9,7 +9,8 @@ backend, at ``sampling.temperature`` and ``sampling.top_p``. Each new step is sc
 ``aggregation`` of its step scores. A child whose step holds a final answer, ended the sequence (EOS,
 when the backend reports token ids), held one of ``sampling.stop`` (the step is cut there), hit
 ``step_max_tokens``, or reached ``max_depth`` is finished; identical next steps of one beam are
-scored once. Of all children of a problem, the best ``beam_width - completed`` are kept: the finished
+scored once and, unless ``keep_duplicates``, kept once (a prefix the policy samples every time then
+holds one slot, and the others go to whatever else was sampled, or stay empty). Of all children of a problem, the best ``beam_width - completed`` are kept: the finished
 ones among them join the completed solutions (so a finished solution holds its slot), the others go
 on. A problem stops when ``beam_width`` solutions are complete or no beam is left; its answer is the
 completed solution with the highest aggregated score. With ``beam_width=1`` this is greedy step
@@ -79,8 +80,11 @@ def _expand(
     cfg: SearchConfig,
     eos_ids: set[int],
 ) -> list[_Beam]:
-    """Score the distinct non-empty next steps of ``beam``; an empty step completes the beam itself."""
+    """Score the distinct non-empty next steps of ``beam`` once each; an empty step completes the beam
+    itself. With ``cfg.keep_duplicates`` a step sampled k times gives k children (k beams that part
+    at the next step), else one."""
     steps: dict[str, str] = {}
+    sampled: list[str] = []
     for completion in completions:
         text, stopped = cut_at_stop(completion.text, cfg.sampling.stop)
         step = text.strip()
@@ -90,11 +94,10 @@ def _expand(
                 node.completed.append(beam)
             continue
         steps.setdefault(step, _finish(completion, step, eos_ids, stopped))
-    children = scorer.extend(beam.state, list(steps))
-    return [
-        _Beam(child, aggregate(child.scores, cfg.aggregation), why)
-        for child, why in zip(children, steps.values())
-    ]
+        sampled.append(step)
+    children = dict(zip(steps, scorer.extend(beam.state, list(steps))))
+    kept = sampled if cfg.keep_duplicates else list(steps)
+    return [_Beam(children[step], aggregate(children[step].scores, cfg.aggregation), steps[step]) for step in kept]
 
 
 def _rank(beams: list[_Beam]) -> list[_Beam]:
