@@ -19,6 +19,18 @@ WORLDS = {"default": [], "harder": ["--policy.world.max-ops", "4"]}
 SPLITS = ("select", "report")
 
 
+def seed_folders(out: str, worlds: Sequence[str], seeds: Sequence[int]) -> list[tuple[str, int, Path]]:
+    """(world, seed, folder) of every run of an experiment, world by world."""
+    return [(world, seed, Path(out) / world / f"seed{seed}") for world in worlds for seed in seeds]
+
+
+def emit(text: str, write: str = "") -> None:
+    """Print a finished table, and write it to ``write`` when given."""
+    print(text)
+    if write:
+        Path(write).write_text(text + "\n")
+
+
 def run(cmd: list[str], log: Path) -> None:
     """Run a command, appending its output to ``log``; fail loudly when it fails."""
     log.parent.mkdir(parents=True, exist_ok=True)

@@ -40,10 +40,12 @@ from typing import Any
 from common import (
     bon_cell,
     bon_halves,
+    emit,
     gain_cell,
     over_seeds,
     prepare_quickstart,
     quickstart_sampling,
+    seed_folders,
     table_head,
 )
 
@@ -315,19 +317,14 @@ def main() -> None:
     a = p.parse_args()
     a.budgets = sorted(a.budgets)
     if not a.table_only:
-        for world in a.worlds:
-            for seed in a.seeds:
-                base = Path(a.out) / world / f"seed{seed}"
-                prepare_quickstart(base, world, seed, a.quickstart_args.split())
-                make_pool(base, a.budgets[-1], seed)
-                label_pool(base)
-                if not a.prepare_only:
-                    measure(a, base)
-                print(tables(a), flush=True)
-    text = tables(a)
-    print(text)
-    if a.write:
-        Path(a.write).write_text(text + "\n")
+        for world, seed, base in seed_folders(a.out, a.worlds, a.seeds):
+            prepare_quickstart(base, world, seed, a.quickstart_args.split())
+            make_pool(base, a.budgets[-1], seed)
+            label_pool(base)
+            if not a.prepare_only:
+                measure(a, base)
+            print(tables(a), flush=True)
+    emit(tables(a), a.write)
 
 
 if __name__ == "__main__":

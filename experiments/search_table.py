@@ -20,7 +20,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from common import WORLDS, prepare_quickstart, quickstart_sampling
+from common import WORLDS, emit, prepare_quickstart, quickstart_sampling, seed_folders
 
 METHODS = ("bon", "weighted_vote", "beam", "dvts")
 EXPANSIONS = 4
@@ -133,19 +133,14 @@ def main() -> None:
     p.add_argument("--write", default="", help="also write the table to this file")
     a = p.parse_args()
     if not a.table_only:
-        for world in a.worlds:
-            for seed in a.seeds:
-                base = Path(a.out) / world / f"seed{seed}"
-                prepare_quickstart(base, world, seed)
-                for n in a.ns:
-                    for method in methods(a):
-                        prm = a.prm or str(base / "quickstart" / "prm" / "model")
-                        run_method(base, method, n, prm, a.verifier, a.keep_duplicates)
-                print(table(a), flush=True)
-    text = table(a)
-    print(text)
-    if a.write:
-        Path(a.write).write_text(text + "\n")
+        for world, seed, base in seed_folders(a.out, a.worlds, a.seeds):
+            prepare_quickstart(base, world, seed)
+            prm = a.prm or str(base / "quickstart" / "prm" / "model")
+            for n in a.ns:
+                for method in methods(a):
+                    run_method(base, method, n, prm, a.verifier, a.keep_duplicates)
+            print(table(a), flush=True)
+    emit(table(a), a.write)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from labelled import write_sums
 
 from prmkit.data.jsonl import write_jsonl
 from prmkit.synthetic.world import WorldConfig, make_problems
@@ -54,13 +55,7 @@ def test_a_full_disk_is_reported_in_one_line_and_the_run_resumes(tmp_path, small
 def test_train_prm_on_a_full_disk_says_so_in_one_line(tmp_path, small_disk):
     from prmkit.generation.tiny import save_tiny_llama
 
-    rows = [
-        {"problem": {"id": f"p{i}", "question": f"{i} + 1?", "answer": str(i + 1)},
-         "solution": {"id": f"s{i}", "problem_id": f"p{i}", "steps": [f"{i} + 1 = {i + 1}", f"\\boxed{{{i + 1}}}"]},
-         "labels": {"solution_id": f"s{i}", "num_steps": 2, "first_error": -1, "hard": [1, 1], "source": "mc"}}
-        for i in range(16)
-    ]  # fmt: skip
-    write_jsonl(tmp_path / "l.jsonl", rows)
+    write_sums(tmp_path / "l.jsonl", 16)
     cmd = [sys.executable, "-m", "prmkit.cli.main", "train", "prm", "--data", str(tmp_path / "l.jsonl"),
            "--model", str(save_tiny_llama(tmp_path / "bb")), "--output-dir", str(small_disk / "prm"),
            "--max-steps", "2", "--save-steps", "2", "--batch-size", "4", "--eval-steps", "0"]  # fmt: skip

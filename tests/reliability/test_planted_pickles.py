@@ -3,10 +3,10 @@ refused in one line naming the checkpoint."""
 
 from __future__ import annotations
 
-import json
 import os
 import pickle
 
+from labelled import write_sums
 from typer.testing import CliRunner
 
 from prmkit.cli.main import app
@@ -22,13 +22,7 @@ class Planted:
 
 
 def test_a_planted_pickle_in_a_prm_checkpoint_is_refused_in_one_line(tmp_path):
-    rows = [
-        {"problem": {"id": f"p{i}", "question": f"{i} + 1?", "answer": str(i + 1)},
-         "solution": {"id": f"s{i}", "problem_id": f"p{i}", "steps": [f"{i} + 1 = {i + 1}", f"\\boxed{{{i + 1}}}"]},
-         "labels": {"solution_id": f"s{i}", "num_steps": 2, "first_error": -1, "hard": [1, 1], "source": "mc"}}
-        for i in range(24)
-    ]  # fmt: skip
-    (tmp_path / "l.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    write_sums(tmp_path / "l.jsonl", 24)
     args = ["train", "prm", "--data", str(tmp_path / "l.jsonl"), "--model", str(save_tiny_llama(tmp_path / "bb")),
             "--output-dir", str(tmp_path / "out"), "--max-steps", "4", "--save-steps", "2", "--batch-size", "4",
             "--eval-steps", "0"]  # fmt: skip
