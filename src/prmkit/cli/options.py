@@ -9,8 +9,10 @@ printed as one line on stderr with exit code 2, never as a traceback.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import functools
 import inspect
+import os
 import types
 import typing
 from collections.abc import Callable, Iterator
@@ -112,8 +114,13 @@ def _flag_decls(dotted: str, is_bool: bool) -> list[str]:
     return [f"{flag}/--no-{flag[2:]}"] if is_bool else [flag]
 
 
+FILE_ERRORS = frozenset({errno.ENOENT, errno.EACCES, errno.EPERM, errno.EISDIR, errno.ENOTDIR, errno.EROFS,
+                         errno.ENOSPC, errno.EEXIST, errno.ENAMETOOLONG})  # fmt: skip
+
+
 def report_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn PrmkitError (and missing files) into one line on stderr and exit code 2."""
+    """Turn PrmkitError and the errors of a path the system refuses (missing, read-only, full, not a
+    folder, ...) into one line on stderr and exit code 2."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -122,8 +129,11 @@ def report_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         except PrmkitError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
-        except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
-            typer.echo(f"error: {exc.filename}: {exc.strerror}", err=True)
+        except OSError as exc:  # a path the system refuses: missing, read-only, full, not a folder, ...
+            if exc.filename is None or exc.errno not in FILE_ERRORS:
+                raise
+            why = "a file, not a folder" if exc.errno == errno.EEXIST and os.path.isfile(exc.filename) else exc.strerror
+            typer.echo(f"error: {exc.filename}: {why}", err=True)
             raise typer.Exit(2) from None
 
     return wrapper

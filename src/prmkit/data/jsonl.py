@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -136,7 +137,8 @@ def write_jsonl(path: str | Path, records: Iterable[BaseModel | dict[str, Any]])
     except OSError as exc:
         raise DataError(f"cannot write ({exc.strerror or exc}) after {count} records; nothing was replaced", path=path) from None
     finally:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # gone already, or a read-only file system that never made it
+            tmp.unlink()
     return count
 
 
