@@ -121,10 +121,6 @@ class PooledPRM(HTTPPRM):
         self.pooled = pooled_format(cfg.served.tokenizer, cfg)
         super().__init__(cfg, token)
         self.format = self.pooled.name
-        self.predicts_class = True
-        self.max_solutions = cfg.batch_size
-        self.max_steps = cfg.served.max_steps
-        self.weights = None
         self.model = cfg.served.model or self._first_model()
 
     def _first_model(self) -> str:

@@ -12,6 +12,7 @@ the PRM's forward passes and tokens for its chunk divided among the chunk's prob
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,7 +67,7 @@ def chunk_records(results: list[Any], problems: list[Any], statuses: list[str]) 
         records.append({
             "problem_id": problem.id,
             "solution": None if result.solution is None else result.solution.model_dump(mode="json"),
-            "score": None if result.score != result.score else result.score,
+            "score": None if math.isnan(result.score) else result.score,
             "status": status,
             "correct": status == "correct",
             "candidates": len(result.candidates),
