@@ -163,23 +163,26 @@ def budget_ids(pool: Path, budget: int) -> frozenset[str]:
     return frozenset(s.id for s in read_records(pool / "solutions.jsonl", Solution)[:budget])
 
 
-def train(base: Path, backbone: str, source: str, budget: int) -> tuple[Path, int]:
+def train(
+    base: Path, backbone: str, source: str, budget: int, folder: Path | None = None, settings: dict[str, Any] | None = None
+) -> tuple[Path, int]:
     """A PRM (``source``) or ORM (``source`` 'orm', on the truth file's solutions and their final
-    answers) on a budget's solutions; its folder and the solutions it trained on."""
+    answers) on a budget's solutions, with the default recipe or ``settings`` over it, into ``folder``
+    (default: the table's own); its folder and the solutions it trained on."""
     from prmkit.annotate.io import read_labeled
     from prmkit.train.prm import train_prm
     from prmkit.train.prm_config import PRMTrainConfig
 
     pool = base / "pool"
-    folder = base / "verifiers" / backbone / f"{source}-{budget}" / "model"
+    folder = folder or base / "verifiers" / backbone / f"{source}-{budget}" / "model"
     path, labels = source_file(pool, "truth" if source == "orm" else source)
     ids = budget_ids(pool, budget)
     rows = [r for r in read_labeled(path) if r.solution.id in ids]
     if not (folder / "prmkit_prm.json").exists():
         model = base / "quickstart" / backbone
-        cfg = PRMTrainConfig(model=str(model), output_dir=str(folder), labels=labels, eval_fraction=0.0,
+        cfg = PRMTrainConfig(model=str(model), output_dir=str(folder), eval_fraction=0.0,
                              objective="orm" if source == "orm" else "prm", eval_steps=0, save_steps=500,
-                             seed=0, **scale(budget))  # fmt: skip
+                             seed=0, **{"labels": labels, **scale(budget), **(settings or {})})  # fmt: skip
         train_prm(rows, cfg)
     return folder, len(rows)
 

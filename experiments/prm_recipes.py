@@ -40,25 +40,11 @@ RECIPES: dict[str, tuple[str, dict[str, Any]]] = {
 
 def train(base: Path, backbone: str, recipe: str, budget: int) -> Path:
     """The recipe's PRM on the budget's solutions (label_budget's scale: lr 1e-4, batch 16, 3 epochs)."""
-    from label_budget import budget_ids, scale, source_file
-
-    from prmkit.annotate.io import read_labeled
-    from prmkit.train.prm import train_prm
-    from prmkit.train.prm_config import PRMTrainConfig
+    from label_budget import train as train_verifier
 
     source, settings = RECIPES[recipe]
     folder = base / "recipes" / backbone / f"{recipe}-{budget}" / "model"
-    if (folder / "prmkit_prm.json").exists():
-        return folder
-    pool = base / "pool"
-    path, labels = source_file(pool, "truth" if source == "orm" else source)
-    ids = budget_ids(pool, budget)
-    rows = [r for r in read_labeled(path) if r.solution.id in ids]
-    cfg = PRMTrainConfig(model=str(base / "quickstart" / backbone), output_dir=str(folder), eval_fraction=0.0,
-                         objective="orm" if source == "orm" else "prm", eval_steps=0, save_steps=500, seed=0,
-                         **{"labels": labels, **scale(budget), **settings})  # fmt: skip
-    train_prm(rows, cfg)
-    return folder
+    return train_verifier(base, backbone, source, budget, folder, settings)[0]
 
 
 def candidates(base: Path, half: str) -> list[dict[str, Any]]:

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from labelled import write_sums
+from reliability_helpers import tmpfs, write_sums
 
 from prmkit.data.jsonl import write_jsonl
 from prmkit.synthetic.world import WorldConfig, make_problems
@@ -18,15 +18,8 @@ from prmkit.synthetic.world import WorldConfig, make_problems
 
 @pytest.fixture
 def small_disk(tmp_path):
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)], capture_output=True, check=False)
-    if done.returncode != 0:
-        pytest.skip("cannot mount a small tmpfs here (needs root)")
-    try:
+    with tmpfs(tmp_path / "disk", "size=64k") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", str(mount)], check=False)
 
 
 def test_a_full_disk_is_reported_in_one_line_and_the_run_resumes(tmp_path, small_disk):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import pickle
 
-from labelled import write_sums
+from reliability_helpers import write_sums
 from typer.testing import CliRunner
 
 from prmkit.cli.main import app

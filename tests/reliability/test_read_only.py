@@ -3,10 +3,8 @@ every command that writes (a real read-only tmpfs; skipped where this process ma
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
-from labelled import write_sums
+from reliability_helpers import tmpfs, write_sums
 from typer.testing import CliRunner
 
 from prmkit.cli.main import app
@@ -29,14 +27,8 @@ COMMANDS = {
 
 @pytest.fixture(scope="module")
 def read_only(tmp_path_factory):
-    mount = tmp_path_factory.mktemp("ro")
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(mount)], capture_output=True, check=False)
-    if done.returncode != 0:
-        pytest.skip("cannot mount a read-only tmpfs here (needs root)")
-    try:
+    with tmpfs(tmp_path_factory.mktemp("ro"), "ro,size=64k") as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", str(mount)], check=False)
 
 
 @pytest.mark.parametrize("name", list(COMMANDS))

@@ -36,6 +36,13 @@ from prmkit.score.served import HTTPPRM
 POOLED_FORMATS = ("qwen-prm", "math-shepherd", "prmkit")
 
 
+def positive_class(name: str, positive_label: int = 1) -> int | None:
+    """Which class of a pooled step vector is P(correct) for a format vLLM pools (None for the others):
+    Math-Shepherd's ``[p(+), p(-)]`` puts it first, Qwen's ``[p_neg, p_pos]`` second, and a prmkit
+    token-classification folder where its ``positive_label`` says."""
+    return {"math-shepherd": 0, "qwen-prm": 1, "prmkit": positive_label}.get(name)
+
+
 @dataclasses.dataclass(frozen=True)
 class PooledFormat:
     """How a format's inputs are encoded and which class of a step's vector is P(correct)."""
@@ -47,6 +54,7 @@ class PooledFormat:
 
 def pooled_format(folder: str | Path, cfg: PRMConfig) -> PooledFormat:
     """The encoding of a PRM folder's format, read from its tokenizer and config (no weights)."""
+    from prmkit.data.formats.math_shepherd import TAG
     from prmkit.score.adapters.math_shepherd import CANDIDATES, MATH_SHEPHERD_STEP_FORMAT, encode_tagged
     from prmkit.score.adapters.qwen import qwen_step_format
     from prmkit.score.adapters.token_classification import TRL_STEP_FORMAT
@@ -59,7 +67,8 @@ def pooled_format(folder: str | Path, cfg: PRMConfig) -> PooledFormat:
         raise ConfigError(f"--served.tokenizer {folder}: not a folder (give the PRM folder, weights optional)")
     contract = PRMContract.load(folder)
     name = detect(folder, contract) if cfg.format == "auto" else cfg.format
-    if name not in POOLED_FORMATS:
+    positive = positive_class(name, contract.positive_label if contract is not None else 1)
+    if positive is None:
         raise ConfigError(
             f"{folder}: format {name} is not served by vLLM's pooling API (it serves {', '.join(POOLED_FORMATS)}); "
             "serve it with prmkit serve"
@@ -71,13 +80,12 @@ def pooled_format(folder: str | Path, cfg: PRMConfig) -> PooledFormat:
             raise ConfigError(f"{folder}: candidates other than {CANDIDATES!r}: launch vLLM's returned_token_ids to match")
         fmt = resolve_step_format(contract, cfg, MATH_SHEPHERD_STEP_FORMAT)
         limit = fmt.max_length or cfg.max_tokens
-        tag = options.get("tag", "ки")
-        return PooledFormat(name, lambda q, s: encode_tagged(tokenizer, q, s, fmt, tag, limit), 0)
+        tag = options.get("tag", TAG)
+        return PooledFormat(name, lambda q, s: encode_tagged(tokenizer, q, s, fmt, tag, limit), positive)
     if name == "qwen-prm":
-        fmt, positive = qwen_step_format(tokenizer, contract, cfg), 1
+        fmt = qwen_step_format(tokenizer, contract, cfg)
     else:
         fmt = resolve_step_format(contract, cfg, TRL_STEP_FORMAT)
-        positive = contract.positive_label if contract is not None else 1
     capped = dataclasses.replace(fmt, max_length=fmt.max_length or cfg.max_tokens)
     return PooledFormat(name, lambda q, s: encode_steps(tokenizer, q, s, capped), positive)
 

@@ -44,6 +44,7 @@ from prmkit.score.aggregate import AGGREGATIONS, aggregate, nan_to_none
 from prmkit.score.batcher import Batcher, CpuLanes, Overloaded, ShuttingDown
 from prmkit.score.config import ServeConfig, is_served
 from prmkit.score.load import load_prm
+from prmkit.score.pooled import positive_class
 from prmkit.score.prm import PRM
 from prmkit.weights import weights_fingerprint
 
@@ -120,7 +121,7 @@ def pooling_tag(prm: PRM) -> tuple[int, int] | None:
     """(the step tag's token id, the class of P(correct)) where vLLM's STEP pooling reads ``prm``'s
     format: the one token its encoding puts at every step end. None for the formats vLLM does not
     pool, or where the step ends hold different tokens."""
-    positive = {"math-shepherd": 0, "qwen-prm": 1, "prmkit": getattr(prm, "positive_label", 1)}.get(prm.format)
+    positive = positive_class(prm.format, getattr(prm, "positive_label", 1))
     probe = prm.encode("1 + 1", ["2 + 2 = 4", "4 + 4 = 8", "8"])
     tags = {probe.input_ids[end] for end in probe.step_ends}
     return (tags.pop(), positive) if positive is not None and len(tags) == 1 else None
